@@ -1,0 +1,71 @@
+//! Reading a model directory (the hub's layout) and the audio files the model scores.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use sslpron_audio::PrepareOptions;
+use sslpron_model::{LoadReport, ModelFiles, ModelInfo, PronunciationModel};
+
+/// A loaded model and where it came from.
+pub struct LoadedModel {
+    pub info: ModelInfo,
+    pub model: PronunciationModel,
+    pub weights_path: PathBuf,
+    pub device: Device,
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
+}
+
+pub fn load(dir: &Path, device: Device) -> Result<LoadedModel, String> {
+    if !dir.is_dir() {
+        return Err(format!("{}: not a model directory (expected config.json and model.safetensors in it)", dir.display()));
+    }
+    let config_path = dir.join("config.json");
+    let weights_path = dir.join("model.safetensors");
+    let preprocessor_path = dir.join("preprocessor_config.json");
+    let config_json = read(&config_path)?;
+    let weights = read(&weights_path)?;
+    let preprocessor_json = if preprocessor_path.exists() { Some(read(&preprocessor_path)?) } else { None };
+    let (config_name, weights_name, preprocessor_name) = (
+        config_path.display().to_string(),
+        weights_path.display().to_string(),
+        preprocessor_path.display().to_string(),
+    );
+    let files = ModelFiles {
+        config_name: &config_name,
+        config_json: &config_json,
+        preprocessor_name: &preprocessor_name,
+        preprocessor_json: preprocessor_json.as_deref(),
+        weights_name: &weights_name,
+        weights: &weights,
+    };
+    let (info, model, report) = sslpron_model::load(&files, &device).map_err(|e| e.to_string())?;
+    warn_unused(&weights_name, &report);
+    Ok(LoadedModel { info, model, weights_path, device })
+}
+
+fn warn_unused(file: &str, report: &LoadReport) {
+    if !report.unused.is_empty() {
+        let shown: Vec<&str> = report.unused.iter().take(5).map(String::as_str).collect();
+        let more = report.unused.len().saturating_sub(shown.len());
+        let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
+        eprintln!("sslpron: note: {file}: {} tensor(s) not used by this model: {}{tail}", report.unused.len(), shown.join(", "));
+    }
+}
+
+impl LoadedModel {
+    /// The file's samples as the model wants them (16 kHz mono, normalised as the checkpoint says),
+    /// as a `[1, samples]` tensor.
+    pub fn prepare(&self, audio: &Path) -> Result<Tensor<2>, String> {
+        let bytes = read(audio)?;
+        let options = PrepareOptions { do_normalize: self.info.preprocessing.do_normalize, min_samples: self.info.min_samples() };
+        let samples = sslpron_audio::prepare_wav(&bytes, &options).map_err(|e| format!("{}: {e}", audio.display()))?;
+        Ok(Tensor::<1>::from_floats(samples.as_slice(), &self.device).unsqueeze_dim::<2>(0))
+    }
+
+    pub fn weights_name(&self) -> String {
+        self.weights_path.display().to_string()
+    }
+}

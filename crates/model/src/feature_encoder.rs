@@ -1,0 +1,104 @@
+//! The CNN feature encoder: raw 16 kHz samples -> frames every 320 samples (transformers'
+//! `Wav2Vec2FeatureEncoder`). Checkpoint names: `feature_extractor.conv_layers.<i>.{conv,layer_norm}`.
+
+use burn::module::Param;
+use burn::nn::conv::Conv1d;
+use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, PaddingConfig1d};
+use burn::prelude::*;
+
+use crate::config::{Activation, EncoderConfig, FeatExtractNorm};
+use crate::error::ModelError;
+use crate::layers::activate;
+use crate::weights::{Init, TensorSource};
+
+/// The norm a conv layer carries: GroupNorm with one group per channel (layer 0 of `group` models),
+/// or LayerNorm over channels (every layer of `layer` models).
+#[derive(Module, Debug)]
+pub enum ConvNorm {
+    Group(GroupNorm),
+    Layer(LayerNorm),
+}
+
+#[derive(Module, Debug)]
+pub struct ConvLayer {
+    pub conv: Conv1d,
+    pub norm: Option<ConvNorm>,
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl ConvLayer {
+    fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig, index: usize) -> Result<Self, ModelError> {
+        let prefix = format!("feature_extractor.conv_layers.{index}");
+        let c_in = if index == 0 { 1 } else { config.conv_dim[index - 1] };
+        let c_out = config.conv_dim[index];
+        let kernel = config.conv_kernel[index];
+        // Kaiming-normal fan-in init, as transformers does for these convs.
+        let std = (2.0 / (c_in * kernel) as f64).sqrt();
+        let weight = src.tensor(&format!("{prefix}.conv.weight"), [c_out, c_in, kernel], Init::Normal { std })?;
+        let bias = if config.conv_bias {
+            Some(Param::from_tensor(src.tensor(&format!("{prefix}.conv.bias"), [c_out], Init::Zeros)?))
+        } else {
+            None
+        };
+        let conv = Conv1d {
+            weight: Param::from_tensor(weight),
+            bias,
+            stride: config.conv_stride[index],
+            kernel_size: kernel,
+            dilation: 1,
+            groups: 1,
+            padding: PaddingConfig1d::Valid,
+        };
+        let device = src.device().clone();
+        let norm = match config.feat_extract_norm {
+            // transformers builds these norms with PyTorch's default eps (1e-5), not layer_norm_eps.
+            FeatExtractNorm::Group if index == 0 => {
+                let mut norm = GroupNormConfig::new(c_out, c_out).with_epsilon(1e-5).init(&device);
+                norm.gamma = Some(Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.weight"), [c_out], Init::Ones)?));
+                norm.beta = Some(Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.bias"), [c_out], Init::Zeros)?));
+                Some(ConvNorm::Group(norm))
+            }
+            FeatExtractNorm::Group => None,
+            FeatExtractNorm::Layer => {
+                let mut norm = LayerNormConfig::new(c_out).with_epsilon(1e-5).init(&device);
+                norm.gamma = Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.weight"), [c_out], Init::Ones)?);
+                norm.beta = Some(Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.bias"), [c_out], Init::Zeros)?));
+                Some(ConvNorm::Layer(norm))
+            }
+        };
+        Ok(ConvLayer { conv, norm, activation: config.feat_extract_activation })
+    }
+
+    /// `[batch, channels_in, samples] -> [batch, channels_out, frames]`
+    pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = self.conv.forward(x);
+        let x = match &self.norm {
+            Some(ConvNorm::Group(norm)) => norm.forward(x),
+            Some(ConvNorm::Layer(norm)) => norm.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
+            None => x,
+        };
+        activate(self.activation, x)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct FeatureEncoder {
+    pub conv_layers: Vec<ConvLayer>,
+}
+
+impl FeatureEncoder {
+    pub fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig) -> Result<Self, ModelError> {
+        let conv_layers = (0..config.conv_dim.len()).map(|i| ConvLayer::new(src, config, i)).collect::<Result<_, _>>()?;
+        Ok(FeatureEncoder { conv_layers })
+    }
+
+    /// `[batch, samples] -> [batch, frames, conv_dim[-1]]`
+    pub fn forward(&self, input_values: Tensor<2>) -> Tensor<3> {
+        let mut x = input_values.unsqueeze_dim::<3>(1);
+        for layer in &self.conv_layers {
+            x = layer.forward(x);
+        }
+        x.swap_dims(1, 2)
+    }
+}

@@ -1,0 +1,42 @@
+//! Burn's own layers built from a [`TensorSource`], with PyTorch's parameter names and layouts.
+
+use burn::module::Param;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
+use burn::prelude::*;
+use burn::tensor::activation;
+
+use crate::config::Activation;
+use crate::error::ModelError;
+use crate::weights::{Init, TensorSource};
+
+/// transformers' `initializer_range`: the std of fresh Linear weights.
+pub const INITIALIZER_RANGE: f64 = 0.02;
+
+/// `nn.Linear(d_in, d_out)` at `prefix`: PyTorch stores `weight` as `[out, in]`, Burn as `[in, out]`.
+pub fn linear<S: TensorSource>(src: &mut S, prefix: &str, d_in: usize, d_out: usize) -> Result<Linear, ModelError> {
+    let weight = src.tensor(&format!("{prefix}.weight"), [d_out, d_in], Init::Normal { std: INITIALIZER_RANGE })?;
+    let bias = src.tensor(&format!("{prefix}.bias"), [d_out], Init::Zeros)?;
+    Ok(Linear { weight: Param::from_tensor(weight.transpose()), bias: Some(Param::from_tensor(bias)) })
+}
+
+/// `nn.LayerNorm(d, eps)` at `prefix` (`weight`/`bias` in PyTorch, `gamma`/`beta` in Burn).
+pub fn layer_norm<S: TensorSource>(src: &mut S, prefix: &str, d: usize, eps: f64) -> Result<LayerNorm, ModelError> {
+    let mut norm = LayerNormConfig::new(d).with_epsilon(eps).init(src.device());
+    norm.gamma = Param::from_tensor(src.tensor(&format!("{prefix}.weight"), [d], Init::Ones)?);
+    norm.beta = Some(Param::from_tensor(src.tensor(&format!("{prefix}.bias"), [d], Init::Zeros)?));
+    Ok(norm)
+}
+
+/// Dropout that only acts on an autodiff (training) device; inference is never stochastic.
+pub fn dropout(prob: f64) -> Dropout {
+    DropoutConfig::new(prob).init()
+}
+
+pub fn activate<const D: usize>(act: Activation, x: Tensor<D>) -> Tensor<D> {
+    match act {
+        Activation::Gelu => activation::gelu(x),
+        Activation::GeluTanh => activation::gelu_approximate(x),
+        Activation::Relu => activation::relu(x),
+        Activation::Silu => activation::silu(x),
+    }
+}

@@ -1,0 +1,22 @@
+//! sslpron's one model definition: Wav2Vec2 / HuBERT / WavLM encoders (both layouts), the seed's
+//! score heads, and loading of every checkpoint layout the seed and the hub use. wasm-safe: no file or
+//! network I/O here; the shells read the bytes.
+
+pub mod attention;
+pub mod checkpoint;
+pub mod config;
+pub mod encoder;
+pub mod error;
+pub mod feature_encoder;
+pub mod feature_projection;
+pub mod layers;
+pub mod pos_conv;
+pub mod scorer;
+pub mod ssl_encoder;
+pub mod weights;
+
+pub use checkpoint::{LoadReport, ModelFiles, load, random};
+pub use config::{EncoderConfig, Family, Preprocessing};
+pub use encoder::EncoderOutput;
+pub use error::ModelError;
+pub use scorer::{HeadKind, ModelInfo, PronunciationModel, SCORE_NAMES, ScoreHead, Scores};

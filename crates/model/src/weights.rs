@@ -1,0 +1,221 @@
+//! Where module parameters come from: a safetensors checkpoint (names and shapes as PyTorch wrote them)
+//! or a random initialiser. Every module is built through [`TensorSource`], so loading and fresh
+//! initialisation share one construction path and cannot drift apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use burn::prelude::*;
+use burn::tensor::{Distribution, TensorData};
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::ModelError;
+
+/// How a parameter is initialised when there is no checkpoint (PyTorch / transformers conventions).
+#[derive(Clone, Copy, Debug)]
+pub enum Init {
+    Zeros,
+    Ones,
+    Normal { std: f64 },
+    Uniform { low: f64, high: f64 },
+}
+
+/// Supplies parameter tensors by PyTorch name and shape.
+pub trait TensorSource {
+    fn device(&self) -> &Device;
+    /// The tensor `name` with PyTorch `shape`; a checkpoint source errors when it is absent.
+    fn tensor<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Tensor<D>, ModelError>;
+    /// The tensor if the checkpoint holds it (a random source always creates it).
+    fn optional<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Option<Tensor<D>>, ModelError>;
+    /// Whether parameters are being drawn afresh rather than read from a checkpoint.
+    fn is_fresh(&self) -> bool;
+}
+
+/// Fresh parameters, drawn on `device`.
+pub struct RandomSource {
+    device: Device,
+}
+
+impl RandomSource {
+    pub fn new(device: &Device) -> Self {
+        RandomSource { device: device.clone() }
+    }
+}
+
+impl TensorSource for RandomSource {
+    fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn tensor<const D: usize>(&mut self, _name: &str, shape: [usize; D], init: Init) -> Result<Tensor<D>, ModelError> {
+        Ok(match init {
+            Init::Zeros => Tensor::zeros(shape, &self.device),
+            Init::Ones => Tensor::ones(shape, &self.device),
+            Init::Normal { std } => Tensor::random(shape, Distribution::Normal(0.0, std), &self.device),
+            Init::Uniform { low, high } => Tensor::random(shape, Distribution::Uniform(low, high), &self.device),
+        })
+    }
+
+    fn optional<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Option<Tensor<D>>, ModelError> {
+        self.tensor(name, shape, init).map(Some)
+    }
+
+    fn is_fresh(&self) -> bool {
+        true
+    }
+}
+
+/// A parsed safetensors file. Names are rewritten on the way in (`aliases`) so that the several
+/// spellings checkpoints use map to one; every tensor taken is recorded so that the leftovers can be
+/// reported as unexpected, and every absent one is collected so that all are reported at once.
+pub struct CheckpointSource<'a> {
+    file: String,
+    device: Device,
+    tensors: SafeTensors<'a>,
+    /// our name -> name in the file
+    names: BTreeMap<String, String>,
+    /// our names handed out so far
+    taken: BTreeSet<String>,
+    missing: Vec<String>,
+}
+
+impl<'a> CheckpointSource<'a> {
+    /// Parses `bytes`; `file` names it in errors. `rename` maps each name in the file to the name the
+    /// model asks for, or `None` to keep it out of reach (it is then reported as unused).
+    pub fn new(
+        file: &str,
+        bytes: &'a [u8],
+        device: &Device,
+        rename: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ModelError> {
+        let tensors = SafeTensors::deserialize(bytes)
+            .map_err(|e| ModelError::Safetensors { file: file.to_string(), message: e.to_string() })?;
+        let names = tensors.names().into_iter().filter_map(|n| rename(n).map(|ours| (ours, n.to_string()))).collect();
+        Ok(CheckpointSource {
+            file: file.to_string(),
+            device: device.clone(),
+            tensors,
+            names,
+            taken: BTreeSet::new(),
+            missing: Vec::new(),
+        })
+    }
+
+    /// Names in the file, unmapped.
+    pub fn file_names(bytes: &[u8], file: &str) -> Result<Vec<String>, ModelError> {
+        let (_, metadata) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| ModelError::Safetensors { file: file.to_string(), message: e.to_string() })?;
+        Ok(metadata.tensors().keys().cloned().collect())
+    }
+
+    /// Fails with every missing tensor at once; otherwise returns the file's tensors nobody took.
+    pub fn finish(self) -> Result<Vec<String>, ModelError> {
+        if !self.missing.is_empty() {
+            return Err(ModelError::Missing { file: self.file, missing: self.missing });
+        }
+        let taken: BTreeSet<&String> = self.taken.iter().filter_map(|ours| self.names.get(ours)).collect();
+        let mut unused: Vec<String> =
+            self.tensors.names().into_iter().filter(|n| !taken.contains(&n.to_string())).map(|n| n.to_string()).collect();
+        unused.sort();
+        Ok(unused)
+    }
+
+    fn read(&mut self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>, ModelError> {
+        let Some(file_name) = self.names.get(name) else {
+            return Ok(None);
+        };
+        let view = self.tensors.tensor(file_name).map_err(|e| ModelError::Safetensors {
+            file: self.file.clone(),
+            message: format!("tensor `{file_name}`: {e}"),
+        })?;
+        if view.shape() != shape {
+            return Err(ModelError::ShapeMismatch {
+                file: self.file.clone(),
+                name: file_name.clone(),
+                expected: shape.to_vec(),
+                found: view.shape().to_vec(),
+            });
+        }
+        let bytes = view.data();
+        let values: Vec<f32> = match view.dtype() {
+            Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Dtype::F64 => bytes
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
+                .collect(),
+            Dtype::F16 => bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
+            Dtype::BF16 => {
+                bytes.chunks_exact(2).map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16)).collect()
+            }
+            other => {
+                return Err(ModelError::Dtype { file: self.file.clone(), name: file_name.clone(), dtype: format!("{other:?}") });
+            }
+        };
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(ModelError::NonFinite { file: self.file.clone(), name: file_name.clone() });
+        }
+        self.taken.insert(name.to_string());
+        Ok(Some(values))
+    }
+}
+
+impl TensorSource for CheckpointSource<'_> {
+    fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn tensor<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Tensor<D>, ModelError> {
+        match self.optional(name, shape, init)? {
+            Some(t) => Ok(t),
+            None => {
+                self.missing.push(name.to_string());
+                // A placeholder keeps construction going so that every missing name is reported at once;
+                // `finish` refuses the model.
+                Ok(Tensor::zeros(shape, &self.device))
+            }
+        }
+    }
+
+    fn optional<const D: usize>(&mut self, name: &str, shape: [usize; D], _init: Init) -> Result<Option<Tensor<D>>, ModelError> {
+        Ok(self
+            .read(name, &shape)?
+            .map(|values| Tensor::from_data(TensorData::new(values, shape), &self.device)))
+    }
+
+    fn is_fresh(&self) -> bool {
+        false
+    }
+}
+
+/// IEEE half to single precision, exact for every f16 value (subnormals included).
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = ((h >> 15) as u32) << 31;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let mant = (h & 0x3ff) as u32;
+    let bits = match (exp, mant) {
+        (0, 0) => sign,
+        (0, m) => {
+            // subnormal: value = m * 2^-24
+            let v = m as f32 * f32::from_bits(0x3380_0000);
+            return if sign != 0 { -v } else { v };
+        }
+        (0x1f, 0) => sign | 0x7f80_0000,
+        (0x1f, m) => sign | 0x7fc0_0000 | (m << 13),
+        (e, m) => sign | ((e + 112) << 23) | (m << 13),
+    };
+    f32::from_bits(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn f16_conversion_matches_known_values() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert_eq!(f16_to_f32(0x0001), 5.960_464_5e-8);
+        assert_eq!(f16_to_f32(0x3555), 0.333_251_95);
+        assert!(f16_to_f32(0x7c00).is_infinite());
+    }
+}
