@@ -103,8 +103,8 @@ pub struct Encoder {
 }
 
 /// What the encoder returns: `hidden_states[0]` is the first layer's input (after the positional conv),
-/// `hidden_states[i]` layer i's output; the last equals `last_hidden_state` (after `encoder.layer_norm`
-/// in the pre-norm layout), as transformers' `output_hidden_states` gives them.
+/// `hidden_states[i]` layer i's output, as transformers 5's `output_hidden_states` gives them: in the
+/// pre-norm layout the last one is before `encoder.layer_norm`, `last_hidden_state` after it.
 pub struct EncoderOutput {
     pub last_hidden_state: Tensor<3>,
     pub hidden_states: Vec<Tensor<3>>,
@@ -146,11 +146,13 @@ impl Encoder {
             x = out;
             position_bias = bias;
         }
-        if self.pre_norm {
-            x = self.layer_norm.forward(x);
-        }
+        // transformers 5 reports the last layer's own output here, before the pre-norm layout's final
+        // `encoder.layer_norm`; `last_hidden_state` is after it.
         if keep_hidden_states {
             hidden_states.push(x.clone());
+        }
+        if self.pre_norm {
+            x = self.layer_norm.forward(x);
         }
         EncoderOutput { last_hidden_state: x, hidden_states }
     }
