@@ -1,0 +1,103 @@
+//! Where the forward time goes, stage by stage (flex executes eagerly, so wall time per stage is
+//! honest). Used for docs/PERFORMANCE.md.
+//!
+//! cargo run --release -p sslpron-cli --example profile_forward -- MODEL_DIR AUDIO.wav
+
+use std::time::Instant;
+
+use burn::prelude::*;
+use sslpron_audio::{PrepareOptions, prepare_wav};
+use sslpron_model::ModelFiles;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, dir, audio] = args.as_slice() else {
+        eprintln!("usage: profile_forward MODEL_DIR AUDIO.wav");
+        std::process::exit(2);
+    };
+    let dir = std::path::Path::new(dir);
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()));
+    let (config, weights) = (read("config.json"), read("model.safetensors"));
+    let device = Device::flex();
+    let files = ModelFiles {
+        config_name: "config.json",
+        config_json: &config,
+        preprocessor_name: "preprocessor_config.json",
+        preprocessor_json: None,
+        weights_name: "model.safetensors",
+        weights: &weights,
+    };
+    let (info, model, _) = sslpron_model::load(&files, &device).expect("model loads");
+    let samples = prepare_wav(&std::fs::read(audio).unwrap(), &PrepareOptions { do_normalize: true, min_samples: info.min_samples() }).unwrap();
+    let enc = &model.encoder;
+    {
+        // Layer 0 split into its parts: conv, GroupNorm over time, GELU.
+        let x = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(1);
+        let layer = &enc.feature_extractor.conv_layers[0];
+        for round in 0..2 {
+            let t = Instant::now();
+            let c = layer.conv.forward(x.clone());
+            let _ = c.clone().into_data();
+            let conv_ms = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            let g = burn::tensor::activation::gelu(c.clone());
+            let _ = g.into_data();
+            let gelu_ms = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            let whole = layer.forward(x.clone());
+            let _ = whole.into_data();
+            let whole_ms = t.elapsed().as_secs_f64() * 1e3;
+            if round == 1 {
+                println!("conv layer 0 parts: conv {conv_ms:.1} ms, gelu {gelu_ms:.1} ms, norm ≈ {:.1} ms (whole {whole_ms:.1} ms)", whole_ms - conv_ms - gelu_ms);
+            }
+        }
+    }
+    {
+        // One FFN-sized GEMM, [500, 768] x [768, 3072], as 2-D and as the 3-D batch-of-one Linear sees it.
+        let a = Tensor::<2>::random([500, 768], burn::tensor::Distribution::Default, &device);
+        let b = Tensor::<2>::random([768, 3072], burn::tensor::Distribution::Default, &device);
+        for round in 0..3 {
+            let t = Instant::now();
+            let _ = a.clone().matmul(b.clone()).into_data();
+            let two_d = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            let _ = a.clone().unsqueeze_dim::<3>(0).matmul(b.clone().unsqueeze_dim::<3>(0)).into_data();
+            let three_d = t.elapsed().as_secs_f64() * 1e3;
+            if round == 2 {
+                let gflop = 2.0 * 500.0 * 768.0 * 3072.0 / 1e9;
+                println!("GEMM 500x768x3072: 2-D {two_d:.1} ms ({:.0} GFLOP/s), 3-D {three_d:.1} ms", gflop / two_d * 1e3);
+            }
+        }
+    }
+    for round in 0..2 {
+        let mut rows: Vec<(String, f64)> = Vec::new();
+        let mut time = |name: String, start: Instant| rows.push((name, start.elapsed().as_secs_f64() * 1e3));
+        let x = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0);
+        let mut h = x.unsqueeze_dim::<3>(1);
+        for (i, layer) in enc.feature_extractor.conv_layers.iter().enumerate() {
+            let t = Instant::now();
+            h = layer.forward(h);
+            let _ = h.clone().into_data();
+            time(format!("conv layer {i}"), t);
+        }
+        let t = Instant::now();
+        let p = enc.feature_projection.forward(h.swap_dims(1, 2));
+        let _ = p.clone().into_data();
+        time("feature projection".into(), t);
+        let t = Instant::now();
+        let pc = enc.encoder.pos_conv_embed.forward(p.clone());
+        let _ = pc.clone().into_data();
+        time("positional conv".into(), t);
+        let t = Instant::now();
+        let out = enc.encoder.forward(p, None, false);
+        let _ = out.last_hidden_state.into_data();
+        time("transformer encoder incl. posconv".into(), t);
+        if round == 1 {
+            let total: f64 = rows.iter().filter(|(n, _)| !n.starts_with("positional")).map(|(_, ms)| ms).sum();
+            for (name, ms) in &rows {
+                println!("{name:36} {ms:8.1} ms  {:5.1}%", 100.0 * ms / total);
+            }
+            println!("{:36} {total:8.1} ms", "total");
+        }
+    }
+}
