@@ -20,11 +20,13 @@ impl DeviceChoice {
             #[cfg(feature = "cuda")]
             DeviceChoice::Cuda => Ok(Device::cuda(0)),
             #[allow(unreachable_patterns)]
-            other => Err(format!(
-                "this build has no {other:?} device (rebuild with `--features {}`); compiled in: {}",
-                format!("{other:?}").to_lowercase(),
-                compiled_in().join(", ")
-            )),
+            other => {
+                let name = other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+                Err(format!(
+                    "this build has no {name} device (rebuild with `--features {name}`); compiled in: {}",
+                    compiled_in().join(", ")
+                ))
+            }
         }
     }
 }

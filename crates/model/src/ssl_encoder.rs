@@ -35,6 +35,11 @@ impl SslEncoder {
     /// Builds the encoder; parameter names are those of a bare `*Model` checkpoint (the caller maps
     /// `model.`, `wav2vec2.`, ... prefixes away).
     pub fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig) -> Result<Self, ModelError> {
+        let feature_extractor = FeatureEncoder::new(src, config)?;
+        let feature_projection = FeatureProjection::new(src, config)?;
+        let encoder = Encoder::new(src, config)?;
+        // Read last: it only matters in training, so a size mismatch should be reported on a tensor
+        // that matters at inference first.
         let masks = config.mask_time_prob > 0.0 || config.mask_feature_prob > 0.0;
         let masked_spec_embed = if masks {
             src.optional("masked_spec_embed", [config.hidden_size], Init::Uniform { low: 0.0, high: 1.0 })?
@@ -47,13 +52,7 @@ impl SslEncoder {
             mask_time_length: config.mask_time_length,
             mask_time_min_masks: config.mask_time_min_masks,
         };
-        Ok(SslEncoder {
-            feature_extractor: FeatureEncoder::new(src, config)?,
-            feature_projection: FeatureProjection::new(src, config)?,
-            masked_spec_embed,
-            encoder: Encoder::new(src, config)?,
-            spec_augment,
-        })
+        Ok(SslEncoder { feature_extractor, feature_projection, masked_spec_embed, encoder, spec_augment })
     }
 
     /// `input_values: [batch, samples]` (already normalised as the preprocessor says).
