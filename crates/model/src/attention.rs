@@ -49,14 +49,13 @@ impl Attention {
         let gate = if wavlm {
             Some(RelativePositionGate {
                 gru_rel_pos_linear: linear(src, &format!("{p}.gru_rel_pos_linear"), config.head_dim(), 8)?,
-                gru_rel_pos_const: Param::from_tensor(src.tensor(&format!("{p}.gru_rel_pos_const"), [1, heads, 1, 1], Init::Ones)?),
+                gru_rel_pos_const: src.param(&format!("{p}.gru_rel_pos_const"), [1, heads, 1, 1], Init::Ones)?,
             })
         } else {
             None
         };
         let rel_attn_embed = if wavlm && layer == 0 {
-            let table = src.tensor(&format!("{p}.rel_attn_embed.weight"), [config.num_buckets, heads], Init::Normal { std: 1.0 })?;
-            Some(Param::from_tensor(table))
+            Some(src.param(&format!("{p}.rel_attn_embed.weight"), [config.num_buckets, heads], Init::Normal { std: 1.0 })?)
         } else {
             None
         };

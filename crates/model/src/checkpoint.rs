@@ -8,13 +8,15 @@
 //! | hub `*Model` | `*` | — |
 //! | hub `*ForCTC` / pre-training | `<family>.*` | (`lm_head.*`, not a score head) |
 
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::prelude::*;
+use safetensors::tensor::{Dtype, TensorView};
 
 use crate::config::{EncoderConfig, Preprocessing};
 use crate::error::ModelError;
 use crate::scorer::{HeadKind, ModelInfo, PronunciationModel, ScoreHead};
 use crate::ssl_encoder::SslEncoder;
-use crate::weights::{CheckpointSource, RandomSource};
+use crate::weights::{CheckpointSource, ParamName, ParamNames, RandomSource};
 
 /// A model directory's files, read by the caller (file names are only for messages).
 pub struct ModelFiles<'a> {
@@ -99,8 +101,8 @@ pub fn load(files: &ModelFiles, device: &Device) -> Result<(ModelInfo, Pronuncia
         Some(kind) => Some(ScoreHead::new(&mut src, &config, kind)?),
         None => None,
     };
-    let unused = src.finish()?;
-    let model = PronunciationModel { encoder, head: score_head };
+    let (names, unused) = src.finish()?;
+    let model = PronunciationModel { encoder, head: score_head, names };
     Ok((ModelInfo { config, preprocessing }, model, LoadReport { encoder_prefix, head, unused }))
 }
 
@@ -109,7 +111,7 @@ pub fn random(config: &EncoderConfig, head: Option<HeadKind>, device: &Device) -
     let mut src = RandomSource::new(device);
     let encoder = SslEncoder::new(&mut src, config).expect("a random source never fails");
     let head = head.map(|kind| ScoreHead::new(&mut src, config, kind).expect("a random source never fails"));
-    PronunciationModel { encoder, head }
+    PronunciationModel { encoder, head, names: src.into_names() }
 }
 
 fn find_encoder_prefix(names: &[String], file: &str) -> Result<String, ModelError> {
@@ -126,4 +128,91 @@ fn family_of_prefix(prefix: &str) -> Option<&str> {
     let trimmed = prefix.strip_suffix('.')?;
     let last = trimmed.rsplit('.').next()?;
     matches!(last, "wav2vec2" | "hubert" | "wavlm").then_some(last)
+}
+
+/// A tensor with its checkpoint name, laid out as PyTorch stores it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedTensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub values: Vec<f32>,
+}
+
+/// The model's parameters under the seed's checkpoint names: `model.*` + `score_predictor.*` (General /
+/// Freeze, and bare encoders), or `model.<family>.*` + `model.lm_head.*` + `score_predictor.*` (CTC), the
+/// positional conv in transformers 5's spelling. Sorted by name. Reads every tensor back from the device.
+pub fn export_seed_layout(model: &PronunciationModel, config: &EncoderConfig) -> Vec<NamedTensor> {
+    export_seed_layout_of(model, config, &ParamValue)
+}
+
+/// What to export for each parameter: its value, or e.g. its gradient (`None` skips the parameter).
+pub trait ParamTensors {
+    fn tensor<const D: usize>(&self, param: &Param<Tensor<D>>) -> Option<Tensor<D>>;
+}
+
+struct ParamValue;
+
+impl ParamTensors for ParamValue {
+    fn tensor<const D: usize>(&self, param: &Param<Tensor<D>>) -> Option<Tensor<D>> {
+        Some(param.val())
+    }
+}
+
+/// [`export_seed_layout`] of whatever `source` yields per parameter, laid out and named as PyTorch has it.
+pub fn export_seed_layout_of<S: ParamTensors>(model: &PronunciationModel, config: &EncoderConfig, source: &S) -> Vec<NamedTensor> {
+    let mut collector = Collector { names: seed_checkpoint_names(model, config), source, out: Vec::new() };
+    model.visit(&mut collector);
+    let mut tensors = collector.out;
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    tensors
+}
+
+/// Each parameter's name in the seed's checkpoint layout (see [`export_seed_layout`]).
+pub fn seed_checkpoint_names(model: &PronunciationModel, config: &EncoderConfig) -> ParamNames {
+    let ctc = model.head_kind() == Some(HeadKind::Ctc);
+    let family = config.family().model_type();
+    let checkpoint_name = |ours: &str| -> String {
+        let ours = WEIGHT_NORM_ALIASES.iter().find(|(_, canonical)| *canonical == ours).map_or(ours, |(alias, _)| alias);
+        if ours.starts_with("score_predictor.") {
+            ours.to_string()
+        } else if ours.starts_with("lm_head.") {
+            format!("model.{ours}")
+        } else if ctc {
+            format!("model.{family}.{ours}")
+        } else {
+            format!("model.{ours}")
+        }
+    };
+    ParamNames(
+        model.names.0.iter().map(|n| ParamName { id: n.id, name: checkpoint_name(&n.name), transposed: n.transposed }).collect(),
+    )
+}
+
+/// Serialises named f32 tensors as a safetensors file.
+pub fn to_safetensors(tensors: &[NamedTensor]) -> Vec<u8> {
+    let bytes: Vec<Vec<u8>> = tensors.iter().map(|t| t.values.iter().flat_map(|v| v.to_le_bytes()).collect()).collect();
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|(t, b)| (t.name.clone(), TensorView::new(Dtype::F32, t.shape.clone(), b).expect("shape matches data")))
+        .collect();
+    safetensors::serialize(views, None).expect("f32 tensors serialise")
+}
+
+struct Collector<'a, S> {
+    names: ParamNames,
+    source: &'a S,
+    out: Vec<NamedTensor>,
+}
+
+impl<S: ParamTensors> ModuleVisitor for Collector<'_, S> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let (Some(entry), Some(tensor)) = (self.names.get(param.id), self.source.tensor(param)) else {
+            return;
+        };
+        let tensor = if entry.transposed { tensor.transpose() } else { tensor };
+        let shape = tensor.dims().to_vec();
+        let values = tensor.into_data().convert::<f32>().try_to_vec::<f32>().expect("f32 parameters");
+        self.out.push(NamedTensor { name: entry.name.clone(), shape, values });
+    }
 }

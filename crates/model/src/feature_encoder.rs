@@ -1,7 +1,6 @@
 //! The CNN feature encoder: raw 16 kHz samples -> frames every 320 samples (transformers'
 //! `Wav2Vec2FeatureEncoder`). Checkpoint names: `feature_extractor.conv_layers.<i>.{conv,layer_norm}`.
 
-use burn::module::Param;
 use burn::nn::conv::Conv1d;
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, PaddingConfig1d};
 use burn::prelude::*;
@@ -35,14 +34,14 @@ impl ConvLayer {
         let kernel = config.conv_kernel[index];
         // Kaiming-normal fan-in init, as transformers does for these convs.
         let std = (2.0 / (c_in * kernel) as f64).sqrt();
-        let weight = src.tensor(&format!("{prefix}.conv.weight"), [c_out, c_in, kernel], Init::Normal { std })?;
+        let weight = src.param(&format!("{prefix}.conv.weight"), [c_out, c_in, kernel], Init::Normal { std })?;
         let bias = if config.conv_bias {
-            Some(Param::from_tensor(src.tensor(&format!("{prefix}.conv.bias"), [c_out], Init::Zeros)?))
+            Some(src.param(&format!("{prefix}.conv.bias"), [c_out], Init::Zeros)?)
         } else {
             None
         };
         let conv = Conv1d {
-            weight: Param::from_tensor(weight),
+            weight,
             bias,
             stride: config.conv_stride[index],
             kernel_size: kernel,
@@ -55,15 +54,15 @@ impl ConvLayer {
             // transformers builds these norms with PyTorch's default eps (1e-5), not layer_norm_eps.
             FeatExtractNorm::Group if index == 0 => {
                 let mut norm = GroupNormConfig::new(c_out, c_out).with_epsilon(1e-5).init(&device);
-                norm.gamma = Some(Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.weight"), [c_out], Init::Ones)?));
-                norm.beta = Some(Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.bias"), [c_out], Init::Zeros)?));
+                norm.gamma = Some(src.param(&format!("{prefix}.layer_norm.weight"), [c_out], Init::Ones)?);
+                norm.beta = Some(src.param(&format!("{prefix}.layer_norm.bias"), [c_out], Init::Zeros)?);
                 Some(ConvNorm::Group(norm))
             }
             FeatExtractNorm::Group => None,
             FeatExtractNorm::Layer => {
                 let mut norm = LayerNormConfig::new(c_out).with_epsilon(1e-5).init(&device);
-                norm.gamma = Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.weight"), [c_out], Init::Ones)?);
-                norm.beta = Some(Param::from_tensor(src.tensor(&format!("{prefix}.layer_norm.bias"), [c_out], Init::Zeros)?));
+                norm.gamma = src.param(&format!("{prefix}.layer_norm.weight"), [c_out], Init::Ones)?;
+                norm.beta = Some(src.param(&format!("{prefix}.layer_norm.bias"), [c_out], Init::Zeros)?);
                 Some(ConvNorm::Layer(norm))
             }
         };

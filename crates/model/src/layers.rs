@@ -1,6 +1,5 @@
 //! Burn's own layers built from a [`TensorSource`], with PyTorch's parameter names and layouts.
 
-use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
 use burn::prelude::*;
 use burn::tensor::activation;
@@ -14,16 +13,18 @@ pub const INITIALIZER_RANGE: f64 = 0.02;
 
 /// `nn.Linear(d_in, d_out)` at `prefix`: PyTorch stores `weight` as `[out, in]`, Burn as `[in, out]`.
 pub fn linear<S: TensorSource>(src: &mut S, prefix: &str, d_in: usize, d_out: usize) -> Result<Linear, ModelError> {
-    let weight = src.tensor(&format!("{prefix}.weight"), [d_out, d_in], Init::Normal { std: INITIALIZER_RANGE })?;
-    let bias = src.tensor(&format!("{prefix}.bias"), [d_out], Init::Zeros)?;
-    Ok(Linear { weight: Param::from_tensor(weight.transpose()), bias: Some(Param::from_tensor(bias)) })
+    let name = format!("{prefix}.weight");
+    let weight = src.tensor(&name, [d_out, d_in], Init::Normal { std: INITIALIZER_RANGE })?;
+    let weight = src.register(&name, weight.transpose(), true);
+    let bias = src.param(&format!("{prefix}.bias"), [d_out], Init::Zeros)?;
+    Ok(Linear { weight, bias: Some(bias) })
 }
 
 /// `nn.LayerNorm(d, eps)` at `prefix` (`weight`/`bias` in PyTorch, `gamma`/`beta` in Burn).
 pub fn layer_norm<S: TensorSource>(src: &mut S, prefix: &str, d: usize, eps: f64) -> Result<LayerNorm, ModelError> {
     let mut norm = LayerNormConfig::new(d).with_epsilon(eps).init(src.device());
-    norm.gamma = Param::from_tensor(src.tensor(&format!("{prefix}.weight"), [d], Init::Ones)?);
-    norm.beta = Some(Param::from_tensor(src.tensor(&format!("{prefix}.bias"), [d], Init::Zeros)?));
+    norm.gamma = src.param(&format!("{prefix}.weight"), [d], Init::Ones)?;
+    norm.beta = Some(src.param(&format!("{prefix}.bias"), [d], Init::Zeros)?);
     Ok(norm)
 }
 

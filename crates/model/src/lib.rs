@@ -15,7 +15,10 @@ pub mod scorer;
 pub mod ssl_encoder;
 pub mod weights;
 
-pub use checkpoint::{LoadReport, ModelFiles, load, random};
+pub use checkpoint::{
+    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_seed_layout, export_seed_layout_of, load, random, seed_checkpoint_names,
+    to_safetensors,
+};
 pub use config::{EncoderConfig, Family, Preprocessing};
 pub use encoder::EncoderOutput;
 pub use error::ModelError;

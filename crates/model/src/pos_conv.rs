@@ -35,18 +35,21 @@ impl PositionalConvEmbedding {
         let groups = config.num_conv_pos_embedding_groups;
         let fan_in = kernel * hidden / groups;
         let std = (4.0 / fan_in as f64).sqrt() / 2.0;
-        let weight_v = src.tensor(&format!("{PREFIX}.weight_v"), [hidden, hidden / groups, kernel], Init::Normal { std })?;
+        let v_name = format!("{PREFIX}.weight_v");
+        let g_name = format!("{PREFIX}.weight_g");
+        let weight_v = src.tensor(&v_name, [hidden, hidden / groups, kernel], Init::Normal { std })?;
         // A fresh model starts as the plain conv it reparametrises (g = |v|); a checkpoint has its own g.
         let weight_g = if src.is_fresh() {
-            norm_over_dims_0_1(weight_v.clone())
+            src.register(&g_name, norm_over_dims_0_1(weight_v.clone()), false)
         } else {
-            src.tensor(&format!("{PREFIX}.weight_g"), [1, 1, kernel], Init::Ones)?
+            src.param(&g_name, [1, 1, kernel], Init::Ones)?
         };
-        let bias = src.tensor(&format!("{PREFIX}.bias"), [hidden], Init::Zeros)?;
+        let weight_v = src.register(&v_name, weight_v, false);
+        let bias = src.param(&format!("{PREFIX}.bias"), [hidden], Init::Zeros)?;
         Ok(PositionalConvEmbedding {
-            weight_g: Param::from_tensor(weight_g),
-            weight_v: Param::from_tensor(weight_v),
-            bias: Param::from_tensor(bias),
+            weight_g,
+            weight_v,
+            bias,
             groups,
             activation: config.feat_extract_activation,
         })

@@ -12,7 +12,7 @@ use crate::encoder::EncoderOutput;
 use crate::error::ModelError;
 use crate::layers::{dropout, linear};
 use crate::ssl_encoder::SslEncoder;
-use crate::weights::TensorSource;
+use crate::weights::{ParamNames, TensorSource};
 
 /// The four utterance scores, Speechocean762's order and 0–10 scale.
 pub const SCORE_NAMES: [&str; 4] = ["accuracy", "fluency", "prosody", "total"];
@@ -70,6 +70,9 @@ impl ScoreHead {
 pub struct PronunciationModel {
     pub encoder: SslEncoder,
     pub head: Option<ScoreHead>,
+    /// Each parameter's PyTorch name, for writing the model back in the seed's layout.
+    #[module(skip)]
+    pub names: ParamNames,
 }
 
 /// Scores of one utterance.

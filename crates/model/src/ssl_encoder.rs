@@ -42,8 +42,7 @@ impl SslEncoder {
         // that matters at inference first.
         let masks = config.mask_time_prob > 0.0 || config.mask_feature_prob > 0.0;
         let masked_spec_embed = if masks {
-            src.optional("masked_spec_embed", [config.hidden_size], Init::Uniform { low: 0.0, high: 1.0 })?
-                .map(Param::from_tensor)
+            src.optional_param("masked_spec_embed", [config.hidden_size], Init::Uniform { low: 0.0, high: 1.0 })?
         } else {
             None
         };

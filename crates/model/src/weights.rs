@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use burn::module::{Param, ParamId};
 use burn::prelude::*;
 use burn::tensor::{Distribution, TensorData};
 use safetensors::{Dtype, SafeTensors};
@@ -19,8 +20,47 @@ pub enum Init {
     Uniform { low: f64, high: f64 },
 }
 
+/// The PyTorch name of every parameter, by Burn [`ParamId`], and whether Burn stores it transposed
+/// (Linear weights): what lets a trained model be written back in the layout it was read from.
+#[derive(Clone, Debug, Default)]
+pub struct ParamNames(pub Vec<ParamName>);
+
+#[derive(Clone, Debug)]
+pub struct ParamName {
+    pub id: ParamId,
+    pub name: String,
+    pub transposed: bool,
+}
+
+impl ParamNames {
+    pub fn get(&self, id: ParamId) -> Option<&ParamName> {
+        self.0.iter().find(|n| n.id == id)
+    }
+}
+
 /// Supplies parameter tensors by PyTorch name and shape.
 pub trait TensorSource {
+    /// Where the names of the parameters handed out are recorded.
+    fn names(&mut self) -> &mut ParamNames;
+
+    /// A parameter named `name` (recorded in [`names`](Self::names)).
+    fn param<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Param<Tensor<D>>, ModelError> {
+        let tensor = self.tensor(name, shape, init)?;
+        Ok(self.register(name, tensor, false))
+    }
+
+    /// A parameter the checkpoint may lack (`None` then).
+    fn optional_param<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Option<Param<Tensor<D>>>, ModelError> {
+        Ok(self.optional(name, shape, init)?.map(|t| self.register(name, t, false)))
+    }
+
+    /// Wraps `tensor` as the parameter `name`; `transposed` when Burn stores PyTorch's transpose.
+    fn register<const D: usize>(&mut self, name: &str, tensor: Tensor<D>, transposed: bool) -> Param<Tensor<D>> {
+        let param = Param::from_tensor(tensor);
+        self.names().0.push(ParamName { id: param.id, name: name.to_string(), transposed });
+        param
+    }
+
     fn device(&self) -> &Device;
     /// The tensor `name` with PyTorch `shape`; a checkpoint source errors when it is absent.
     fn tensor<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Tensor<D>, ModelError>;
@@ -33,15 +73,24 @@ pub trait TensorSource {
 /// Fresh parameters, drawn on `device`.
 pub struct RandomSource {
     device: Device,
+    names: ParamNames,
 }
 
 impl RandomSource {
     pub fn new(device: &Device) -> Self {
-        RandomSource { device: device.clone() }
+        RandomSource { device: device.clone(), names: ParamNames::default() }
+    }
+
+    pub fn into_names(self) -> ParamNames {
+        self.names
     }
 }
 
 impl TensorSource for RandomSource {
+    fn names(&mut self) -> &mut ParamNames {
+        &mut self.names
+    }
+
     fn device(&self) -> &Device {
         &self.device
     }
@@ -76,6 +125,7 @@ pub struct CheckpointSource<'a> {
     /// our names handed out so far
     taken: BTreeSet<String>,
     missing: Vec<String>,
+    param_names: ParamNames,
 }
 
 impl<'a> CheckpointSource<'a> {
@@ -97,6 +147,7 @@ impl<'a> CheckpointSource<'a> {
             names,
             taken: BTreeSet::new(),
             missing: Vec::new(),
+            param_names: ParamNames::default(),
         })
     }
 
@@ -107,8 +158,9 @@ impl<'a> CheckpointSource<'a> {
         Ok(metadata.tensors().keys().cloned().collect())
     }
 
-    /// Fails with every missing tensor at once; otherwise returns the file's tensors nobody took.
-    pub fn finish(self) -> Result<Vec<String>, ModelError> {
+    /// Fails with every missing tensor at once; otherwise returns the parameters' names and the file's
+    /// tensors nobody took.
+    pub fn finish(self) -> Result<(ParamNames, Vec<String>), ModelError> {
         if !self.missing.is_empty() {
             return Err(ModelError::Missing { file: self.file, missing: self.missing });
         }
@@ -116,7 +168,7 @@ impl<'a> CheckpointSource<'a> {
         let mut unused: Vec<String> =
             self.tensors.names().into_iter().filter(|n| !taken.contains(&n.to_string())).map(|n| n.to_string()).collect();
         unused.sort();
-        Ok(unused)
+        Ok((self.param_names, unused))
     }
 
     fn read(&mut self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>, ModelError> {
@@ -159,6 +211,10 @@ impl<'a> CheckpointSource<'a> {
 }
 
 impl TensorSource for CheckpointSource<'_> {
+    fn names(&mut self) -> &mut ParamNames {
+        &mut self.param_names
+    }
+
     fn device(&self) -> &Device {
         &self.device
     }

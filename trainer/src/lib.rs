@@ -1,0 +1,3 @@
+//! The native trainer: the seed's strategies (General, Freeze, CTC) and optimisation, on any Burn device.
+
+pub mod step;

@@ -1,0 +1,197 @@
+//! One optimisation step as the seed takes it: MSE on the four raw 0–10 scores, global gradient-norm
+//! clipping, AdamW with PyTorch's semantics. Burn's AdamW already computes PyTorch's update
+//! (`m̂ / (sqrt(v̂) + eps)`, decoupled decay `p *= 1 - lr·wd`); its defaults (eps 1e-5, weight decay 1e-4)
+//! and its per-tensor clipping are not the seed's, so both are set here explicitly.
+
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use sslpron_model::PronunciationModel;
+
+/// The seed's three fine-tuning strategies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Everything trains; General head.
+    General,
+    /// The CNN feature encoder is frozen; General head.
+    Freeze,
+    /// Everything trains; the `*ForCTC` logits are pooled into the scores (MSE only, as the seed).
+    Ctc,
+}
+
+/// Optimiser settings; `Default` is the seed's recipe.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OptimSettings {
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub epsilon: f32,
+    pub weight_decay: f32,
+    /// Global L2 norm over all gradients is clipped to this (PyTorch's `clip_grad_norm_`); `None` = off.
+    pub max_grad_norm: Option<f64>,
+}
+
+impl Default for OptimSettings {
+    fn default() -> Self {
+        OptimSettings { beta_1: 0.9, beta_2: 0.999, epsilon: 1e-8, weight_decay: 0.0, max_grad_norm: Some(1.0) }
+    }
+}
+
+/// What a step reports.
+#[derive(Clone, Copy, Debug)]
+pub struct StepReport {
+    pub loss: f64,
+    /// Global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// A model being trained and its optimiser.
+pub struct TrainState {
+    model: Option<PronunciationModel>,
+    optimizer: ModuleOptimizer,
+    settings: OptimSettings,
+}
+
+impl TrainState {
+    /// `model` must live on an autodiff device. Freeze stops gradients of the CNN feature encoder.
+    pub fn new(mut model: PronunciationModel, strategy: Strategy, settings: OptimSettings) -> Self {
+        if strategy == Strategy::Freeze {
+            model.encoder.feature_extractor = model.encoder.feature_extractor.no_grad();
+        }
+        let optimizer = AdamWConfig::new()
+            .with_beta_1(settings.beta_1)
+            .with_beta_2(settings.beta_2)
+            .with_epsilon(settings.epsilon)
+            .with_weight_decay(settings.weight_decay)
+            .init();
+        TrainState { model: Some(model), optimizer, settings }
+    }
+
+    pub fn model(&self) -> &PronunciationModel {
+        self.model.as_ref().expect("model is only taken during a step")
+    }
+
+    pub fn into_model(self) -> PronunciationModel {
+        self.model.expect("model is only taken during a step")
+    }
+
+    /// One step on a batch: `input [batch, samples]`, `labels [batch, 4]`.
+    pub fn step(&mut self, input: Tensor<2>, labels: Tensor<2>, lr: f64) -> StepReport {
+        let (grads, report) = self.gradients(input, labels);
+        self.apply(grads, lr);
+        report
+    }
+
+    /// Loss, backward pass and global clipping: the gradients the optimiser would apply.
+    pub fn gradients(&self, input: Tensor<2>, labels: Tensor<2>) -> (GradientsParams, StepReport) {
+        let model = self.model();
+        let predicted = model.score_tensor(input, "model").expect("a trained model has a score head");
+        let loss = mse(predicted, labels);
+        let loss_value = loss.clone().into_scalar::<f32>() as f64;
+        let grads = GradientsParams::from_grads(loss.backward(), model);
+        let (grads, grad_norm) = clip_global_norm(grads, model, self.settings.max_grad_norm);
+        (grads, StepReport { loss: loss_value, grad_norm })
+    }
+
+    /// One AdamW update with `grads`.
+    pub fn apply(&mut self, grads: GradientsParams, lr: f64) {
+        let model = self.model.take().expect("model is only taken during a step");
+        self.model = Some(self.optimizer.step(lr, model, grads));
+    }
+}
+
+/// Gradients as a source for [`sslpron_model::export_seed_layout_of`]: export them under checkpoint names.
+pub struct GradientTensors<'a>(pub &'a GradientsParams);
+
+impl sslpron_model::ParamTensors for GradientTensors<'_> {
+    fn tensor<const D: usize>(&self, param: &Param<Tensor<D>>) -> Option<Tensor<D>> {
+        self.0.get::<D>(param.id)
+    }
+}
+
+/// Mean squared error over every element (PyTorch's `mse_loss`, reduction `mean`).
+pub fn mse(predicted: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    (predicted - target).powi_scalar(2).mean()
+}
+
+/// Scales every gradient by `max_norm / (norm + 1e-6)` when the global L2 norm exceeds `max_norm`, as
+/// PyTorch's `clip_grad_norm_` does. Returns the gradients and the norm before clipping.
+pub fn clip_global_norm(mut grads: GradientsParams, model: &impl Module, max_norm: Option<f64>) -> (GradientsParams, f64) {
+    let mut ids = ParamIds::default();
+    model.visit(&mut ids);
+    let mut sum_of_squares = 0.0f64;
+    for (id, rank) in &ids.0 {
+        sum_of_squares += match rank {
+            1 => grad_square_sum::<1>(&grads, *id),
+            2 => grad_square_sum::<2>(&grads, *id),
+            3 => grad_square_sum::<3>(&grads, *id),
+            4 => grad_square_sum::<4>(&grads, *id),
+            _ => 0.0,
+        };
+    }
+    let norm = sum_of_squares.sqrt();
+    if let Some(max_norm) = max_norm {
+        let scale = max_norm / (norm + 1e-6);
+        if scale < 1.0 {
+            for (id, rank) in &ids.0 {
+                match rank {
+                    1 => rescale::<1>(&mut grads, *id, scale),
+                    2 => rescale::<2>(&mut grads, *id, scale),
+                    3 => rescale::<3>(&mut grads, *id, scale),
+                    4 => rescale::<4>(&mut grads, *id, scale),
+                    _ => {}
+                }
+            }
+        }
+    }
+    (grads, norm)
+}
+
+fn grad_square_sum<const D: usize>(grads: &GradientsParams, id: ParamId) -> f64 {
+    grads.get::<D>(id).map_or(0.0, |g| g.powi_scalar(2).sum().into_scalar::<f32>() as f64)
+}
+
+fn rescale<const D: usize>(grads: &mut GradientsParams, id: ParamId, scale: f64) {
+    if let Some(g) = grads.remove::<D>(id) {
+        grads.register(id, g * scale);
+    }
+}
+
+/// Every float parameter's id and rank.
+#[derive(Default)]
+struct ParamIds(Vec<(ParamId, usize)>);
+
+impl ModuleVisitor for ParamIds {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.0.push((param.id, D));
+    }
+}
+
+/// Gradients given by checkpoint name (PyTorch layout), as Burn's [`GradientsParams`] for `model`:
+/// lets the optimiser be driven by another implementation's gradients (the parity tests).
+pub fn gradients_from_named(
+    model: &PronunciationModel,
+    config: &sslpron_model::EncoderConfig,
+    named: &std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+) -> GradientsParams {
+    let mut importer = Importer { names: sslpron_model::seed_checkpoint_names(model, config), named, grads: GradientsParams::new() };
+    model.visit(&mut importer);
+    importer.grads
+}
+
+struct Importer<'a> {
+    names: sslpron_model::weights::ParamNames,
+    named: &'a std::collections::BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    grads: GradientsParams,
+}
+
+impl ModuleVisitor for Importer<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let Some(entry) = self.names.get(param.id) else { return };
+        let Some((shape, values)) = self.named.get(&entry.name) else { return };
+        let device = param.val().device().inner();
+        let data = burn::tensor::TensorData::new(values.clone(), shape.clone());
+        let tensor = Tensor::<D>::from_data(data, &device);
+        let tensor = if entry.transposed { tensor.transpose() } else { tensor };
+        self.grads.register(param.id, tensor);
+    }
+}
