@@ -1,3 +1,4 @@
 //! The native trainer: the seed's strategies (General, Freeze, CTC) and optimisation, on any Burn device.
 
+pub mod data;
 pub mod step;

@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
+mod common;
+
 use burn::prelude::*;
-use sslpron_audio::{PrepareOptions, prepare_wav};
-use sslpron_model::ModelFiles;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -16,23 +16,11 @@ fn main() {
         std::process::exit(2);
     };
     let repeats: usize = repeats.parse().expect("REPEATS is a number");
-    let dir = std::path::Path::new(dir);
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()));
-    let (config, weights) = (read("config.json"), read("model.safetensors"));
     let device = Device::flex();
     let load_start = Instant::now();
-    let files = ModelFiles {
-        config_name: "config.json",
-        config_json: &config,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: None,
-        weights_name: "model.safetensors",
-        weights: &weights,
-    };
-    let (info, model, _) = sslpron_model::load(&files, &device).expect("model loads");
+    let (info, model) = common::load_dir(std::path::Path::new(dir), &device);
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
-    let bytes = std::fs::read(audio).expect("audio readable");
-    let samples = prepare_wav(&bytes, &PrepareOptions { do_normalize: true, min_samples: info.min_samples() }).expect("audio ok");
+    let samples = common::prepared(audio, &info);
 
     let run = || {
         let input = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0);

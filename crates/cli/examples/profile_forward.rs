@@ -5,9 +5,9 @@
 
 use std::time::Instant;
 
+mod common;
+
 use burn::prelude::*;
-use sslpron_audio::{PrepareOptions, prepare_wav};
-use sslpron_model::ModelFiles;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -15,20 +15,9 @@ fn main() {
         eprintln!("usage: profile_forward MODEL_DIR AUDIO.wav");
         std::process::exit(2);
     };
-    let dir = std::path::Path::new(dir);
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()));
-    let (config, weights) = (read("config.json"), read("model.safetensors"));
     let device = Device::flex();
-    let files = ModelFiles {
-        config_name: "config.json",
-        config_json: &config,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: None,
-        weights_name: "model.safetensors",
-        weights: &weights,
-    };
-    let (info, model, _) = sslpron_model::load(&files, &device).expect("model loads");
-    let samples = prepare_wav(&std::fs::read(audio).unwrap(), &PrepareOptions { do_normalize: true, min_samples: info.min_samples() }).unwrap();
+    let (info, model) = common::load_dir(std::path::Path::new(dir), &device);
+    let samples = common::prepared(audio, &info);
     let enc = &model.encoder;
     {
         // Layer 0 split into its parts: conv, GroupNorm over time, GELU.

@@ -23,8 +23,10 @@ struct Cli {
 enum Command {
     /// Score WAV files: accuracy, fluency, prosody and total on the 0-10 scale.
     Score {
-        /// Model directory in the hub layout (config.json, model.safetensors, optional preprocessor_config.json).
-        #[arg(long)]
+        /// Model directory in the hub layout (config.json, model.safetensors, optional preprocessor_config.json),
+        /// or a hub model OWNER/NAME[@REVISION][:SUBFOLDER], downloaded into the hub cache (HF_HOME,
+        /// HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1). A path that exists wins.
+        #[arg(long, value_name = "DIR|HUB_ID[:SUBFOLDER]")]
         model: PathBuf,
         /// One JSON object per line: {"file", "accuracy", "fluency", "prosody", "total"}.
         #[arg(long)]
@@ -37,7 +39,8 @@ enum Command {
     },
     /// Write every layer's hidden states of one WAV file to a safetensors file.
     Embed {
-        #[arg(long)]
+        /// Model directory or hub model, as for `score`.
+        #[arg(long, value_name = "DIR|HUB_ID[:SUBFOLDER]")]
         model: PathBuf,
         #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
         device: DeviceChoice,

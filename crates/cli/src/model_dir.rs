@@ -1,9 +1,11 @@
-//! Reading a model directory (the hub's layout) and the audio files the model scores.
+//! Reading a model directory (the hub's layout), local or downloaded from the hub, and the audio files
+//! the model scores.
 
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use sslpron_audio::PrepareOptions;
+use sslpron_hub::{HubError, ModelLocation};
 use sslpron_model::{LoadReport, ModelFiles, ModelInfo, PronunciationModel};
 
 /// A loaded model and where it came from.
@@ -18,16 +20,39 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
 }
 
-pub fn load(dir: &Path, device: Device) -> Result<LoadedModel, String> {
-    if !dir.is_dir() {
-        return Err(format!("{}: not a model directory (expected config.json and model.safetensors in it)", dir.display()));
+/// Where `--model` points. A path that exists is a local directory (refused when it is not one);
+/// otherwise `OWNER/NAME[@REVISION][:SUBFOLDER]` is a hub model, fetched into the hub cache.
+pub fn locate(spec: &Path) -> Result<ModelLocation, String> {
+    if !spec.exists()
+        && let Some(text) = spec.to_str()
+        && sslpron_hub::looks_like_hub_id(text)
+    {
+        return sslpron_hub::resolve_model(text).map_err(|e| match e {
+            // The user may have meant a local path: say that none exists.
+            HubError::RepoNotFound { .. } => format!("{text}: no such directory, and {e}"),
+            _ => e.to_string(),
+        });
     }
-    let config_path = dir.join("config.json");
-    let weights_path = dir.join("model.safetensors");
-    let preprocessor_path = dir.join("preprocessor_config.json");
+    if !spec.is_dir() {
+        return Err(format!(
+            "{}: not a model directory (expected config.json and model.safetensors in it), nor a hub model id (OWNER/NAME[:SUBFOLDER])",
+            spec.display()
+        ));
+    }
+    Ok(sslpron_hub::local(spec))
+}
+
+pub fn load(spec: &Path, device: Device) -> Result<LoadedModel, String> {
+    let location = locate(spec)?;
+    let config_path = location.config;
+    let weights_path = location.weights;
+    let preprocessor_path = location.preprocessor.clone().unwrap_or_else(|| location.dir.join("preprocessor_config.json"));
     let config_json = read(&config_path)?;
     let weights = read(&weights_path)?;
-    let preprocessor_json = if preprocessor_path.exists() { Some(read(&preprocessor_path)?) } else { None };
+    let preprocessor_json = match &location.preprocessor {
+        Some(path) => Some(read(path)?),
+        None => None,
+    };
     let (config_name, weights_name, preprocessor_name) = (
         config_path.display().to_string(),
         weights_path.display().to_string(),
