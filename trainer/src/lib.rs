@@ -1,4 +1,6 @@
 //! The native trainer: the seed's strategies (General, Freeze, CTC) and optimisation, on any Burn device.
 
 pub mod data;
+pub mod metrics;
+pub mod run;
 pub mod step;

@@ -1,25 +1,123 @@
-//! The native trainer (`cargo run -p trainer --release`). Not implemented yet: this binary only proves
-//! that the model crate builds for every device the trainer will use. See issue #3.
+//! `cargo run -p trainer --release -- [OPTIONS]`: fine-tunes an SSL encoder for pronunciation scoring
+//! with the seed's recipe (General, Freeze or CTC) on Speechocean762.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn::prelude::Device;
+use clap::{Parser, ValueEnum};
+use trainer::run::{Init, RunConfig, preset, run};
+use trainer::step::{OptimSettings, Strategy};
 
-fn main() -> ExitCode {
-    let devices = compiled_devices();
-    eprintln!(
-        "trainer: training is not implemented yet (issue #3). This build can run the model on: {}.",
-        devices.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
-    );
-    ExitCode::from(2)
+/// Where the corpus is looked for when `--data` is not given (README, "Training").
+const DEFAULT_DATA: &str = "data/speechocean762";
+
+#[derive(Parser)]
+#[command(name = "trainer", about = "Fine-tune Wav2Vec2 / HuBERT / WavLM for pronunciation scoring (SSL-FT-PRON recipe)")]
+struct Args {
+    /// Corpus root in Speechocean762's layout (train/, test/, WAVE/, resource/). Default: $SSLPRON_DATA, else data/speechocean762.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Labels in scores.json format instead of the corpus's resource/scores.json.
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Speakers held out as the development split (one id per line).
+    #[arg(long)]
+    dev_speakers: Option<PathBuf>,
+    /// Ignore dev speakers the corpus lacks (e.g. on speechocean762-mini) instead of refusing.
+    #[arg(long)]
+    allow_missing_dev_speakers: bool,
+    #[arg(long, value_enum, default_value_t = StrategyArg::General)]
+    strategy: StrategyArg,
+    /// A model directory (hub layout, with the strategy's head), or `random`.
+    #[arg(long, default_value = "random")]
+    init: String,
+    /// Size of a random model: tiny, small, base.
+    #[arg(long, default_value = "tiny")]
+    preset: String,
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    #[arg(long, default_value_t = 4)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 1e-5)]
+    lr: f64,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[arg(long, default_value = "runs/latest")]
+    output: PathBuf,
+    /// cpu always; wgpu / cuda when built with those features.
+    #[arg(long, default_value = "cpu")]
+    device: String,
 }
 
-fn compiled_devices() -> Vec<(&'static str, Device)> {
-    #[allow(unused_mut)]
-    let mut devices = vec![("cpu", Device::flex())];
-    #[cfg(feature = "wgpu")]
-    devices.push(("wgpu", Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)));
-    #[cfg(feature = "cuda")]
-    devices.push(("cuda", Device::cuda(0)));
-    devices
+#[derive(Clone, Copy, ValueEnum)]
+enum StrategyArg {
+    General,
+    Freeze,
+    Ctc,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let data = args
+        .data
+        .clone()
+        .or_else(|| std::env::var_os("SSLPRON_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    if !data.join("train").is_dir() {
+        eprintln!("trainer: no Speechocean762 corpus at {} (expected train/, test/, WAVE/, resource/ there).", data.display());
+        eprintln!("Get it with `../shared/tools/speechocean762-from-git.sh` (see README, \"Training\") or pass --data DIR.");
+        return ExitCode::from(2);
+    }
+    match train(args, data) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("trainer: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn train(args: Args, data: PathBuf) -> Result<(), String> {
+    let device = match args.device.as_str() {
+        "cpu" => Device::flex().autodiff(),
+        #[cfg(feature = "wgpu")]
+        "wgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff(),
+        #[cfg(feature = "cuda")]
+        "cuda" => Device::cuda(0).autodiff(),
+        other => return Err(format!("device `{other}` is not compiled into this build (cpu{}{})", if cfg!(feature = "wgpu") { ", wgpu" } else { "" }, if cfg!(feature = "cuda") { ", cuda" } else { "" })),
+    };
+    device.seed(args.seed);
+    let init = if args.init == "random" {
+        Init::Random(preset(&args.preset).ok_or_else(|| format!("unknown --preset {} (tiny, small, base)", args.preset))?)
+    } else {
+        Init::Dir(PathBuf::from(&args.init))
+    };
+    let strategy = match args.strategy {
+        StrategyArg::General => Strategy::General,
+        StrategyArg::Freeze => Strategy::Freeze,
+        StrategyArg::Ctc => Strategy::Ctc,
+    };
+    let config = RunConfig {
+        data,
+        labels: args.labels,
+        dev_speakers: args.dev_speakers,
+        allow_missing_dev_speakers: args.allow_missing_dev_speakers,
+        strategy,
+        init,
+        epochs: args.epochs,
+        batch_size: args.batch_size.max(1),
+        lr: args.lr,
+        seed: args.seed,
+        output: args.output.clone(),
+        optim: OptimSettings::default(),
+    };
+    let reports = run(&config, &device)?;
+    println!("epoch  train-loss  dev r: accuracy fluency prosody total");
+    for r in &reports {
+        let dev: Vec<String> = r.dev_pearson.iter().map(|v| format!("{v:.3}")).collect();
+        println!("{:5}  {:10.4}  {}", r.epoch, r.train_loss, dev.join("  "));
+    }
+    println!("model (seed layout) written to {}", args.output.join("model").display());
+    Ok(())
 }

@@ -56,10 +56,8 @@ pub fn run(model_dir: &Path, json: bool, device: DeviceChoice, audio: &[PathBuf]
 
 fn score_one(loaded: &model_dir::LoadedModel, path: &Path) -> Result<Scores, String> {
     let input = loaded.prepare(path)?;
-    let scores = loaded.model.score_tensor(input, &loaded.weights_name()).map_err(|e| e.to_string())?;
-    let values: Vec<f32> = scores.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
-    if values.len() != 4 || values.iter().any(|v| !v.is_finite()) {
-        return Err(format!("{}: {}", path.display(), sslpron_model::ModelError::NonFiniteOutput));
-    }
-    Ok(Scores::from_slice(&values))
+    loaded.model.score(input, &loaded.weights_name()).map_err(|e| match e {
+        sslpron_model::ModelError::NonFiniteOutput => format!("{}: {e}", path.display()),
+        other => other.to_string(),
+    })
 }

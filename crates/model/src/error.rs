@@ -31,9 +31,6 @@ pub enum ModelError {
     )]
     NoScoreHead { file: String },
 
-    #[error("audio is {seconds:.3} s long; this model needs at least {min_seconds:.3} s")]
-    TooShort { seconds: f64, min_seconds: f64 },
-
     #[error("the model produced non-finite values (NaN or infinity)")]
     NonFiniteOutput,
 }

@@ -127,18 +127,14 @@ impl PronunciationModel {
         Ok(head.forward(self.encoder.forward(input_values, false).last_hidden_state))
     }
 
-    /// Scores of one prepared utterance (native: reads the result synchronously).
-    pub fn score(&self, samples: &[f32], file: &str) -> Result<Scores, ModelError> {
-        let device = self.devices_first();
-        let input = Tensor::<1>::from_floats(samples, &device).unsqueeze_dim::<2>(0);
-        let values: Vec<f32> = self.score_tensor(input, file)?.into_data().try_to_vec::<f32>().map_err(|_| ModelError::NonFiniteOutput)?;
-        if values.iter().any(|v| !v.is_finite()) {
+    /// Scores of one prepared utterance `[1, samples]` (native: reads the result synchronously; the
+    /// browser reads [`score_tensor`](Self::score_tensor) asynchronously instead).
+    pub fn score(&self, input_values: Tensor<2>, file: &str) -> Result<Scores, ModelError> {
+        let values: Vec<f32> =
+            self.score_tensor(input_values, file)?.into_data().try_to_vec::<f32>().map_err(|_| ModelError::NonFiniteOutput)?;
+        if values.len() != 4 || values.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NonFiniteOutput);
         }
         Ok(Scores::from_slice(&values))
-    }
-
-    fn devices_first(&self) -> Device {
-        self.encoder.feature_projection.projection.weight.val().device()
     }
 }

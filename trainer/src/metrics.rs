@@ -1,0 +1,39 @@
+//! Evaluation metrics of the seed: Pearson correlation per score, and MSE.
+
+/// Pearson r of two equally long series (NaN when either is constant or shorter than 2).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mean = |v: &[f64]| v[..n].iter().sum::<f64>() / n as f64;
+    let (mx, my) = (mean(x), mean(y));
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (dx, dy) = (x[i] - mx, y[i] - my);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
+pub fn mse(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    x.iter().zip(y).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pearson_of_known_series() {
+        // Worked by hand: x = 1..5, y = 2,4,5,4,5 -> r = 6 / sqrt(10 * 6) = 0.7745967
+        let r = pearson(&[1.0, 2.0, 3.0, 4.0, 5.0], &[2.0, 4.0, 5.0, 4.0, 5.0]);
+        assert!((r - 0.774_596_7).abs() < 1e-6, "{r}");
+        assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
+        assert!(pearson(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+        assert_eq!(mse(&[1.0, 2.0], &[2.0, 4.0]), 2.5);
+    }
+}
