@@ -45,6 +45,9 @@ struct Args {
     seed: u64,
     #[arg(long, default_value = "runs/latest")]
     output: PathBuf,
+    /// Feed zero padding to the model as audio, as the seed did (default: padding is masked).
+    #[arg(long)]
+    seed_compat: bool,
     /// cpu always; wgpu / cuda when built with those features.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -111,6 +114,7 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
         seed: args.seed,
         output: args.output.clone(),
         optim: OptimSettings::default(),
+        seed_compat: args.seed_compat,
     };
     let reports = run(&config, &device)?;
     println!("epoch  train-loss  dev r: accuracy fluency prosody total");

@@ -74,17 +74,23 @@ impl TrainState {
         self.model.expect("model is only taken during a step")
     }
 
-    /// One step on a batch: `input [batch, samples]`, `labels [batch, 4]`.
-    pub fn step(&mut self, input: Tensor<2>, labels: Tensor<2>, lr: f64) -> StepReport {
-        let (grads, report) = self.gradients(input, labels);
+    /// One step on a batch: `input [batch, samples]`, `labels [batch, 4]`; `lengths`: each utterance's
+    /// real samples in a zero-padded batch (kept out of normalisation, attention and pooling), or `None`
+    /// to treat the padding as audio, as the seed did.
+    pub fn step(&mut self, input: Tensor<2>, lengths: Option<&[usize]>, labels: Tensor<2>, lr: f64) -> StepReport {
+        let (grads, report) = self.gradients(input, lengths, labels);
         self.apply(grads, lr);
         report
     }
 
     /// Loss, backward pass and global clipping: the gradients the optimiser would apply.
-    pub fn gradients(&self, input: Tensor<2>, labels: Tensor<2>) -> (GradientsParams, StepReport) {
+    pub fn gradients(&self, input: Tensor<2>, lengths: Option<&[usize]>, labels: Tensor<2>) -> (GradientsParams, StepReport) {
         let model = self.model();
-        let predicted = model.score_tensor(input, "model").expect("a trained model has a score head");
+        let predicted = match lengths {
+            Some(lengths) => model.score_tensor_lengths(input, lengths, "model"),
+            None => model.score_tensor(input, "model"),
+        }
+        .expect("a trained model has a score head");
         let loss = mse(predicted, labels);
         let loss_value = loss.clone().into_scalar::<f32>() as f64;
         let grads = GradientsParams::from_grads(loss.backward(), model);

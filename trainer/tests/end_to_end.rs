@@ -26,6 +26,7 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
         seed: 3,
         output: output.clone(),
         optim: OptimSettings::default(),
+        seed_compat: false,
     };
     let device = Device::flex().autodiff();
     device.seed(3);

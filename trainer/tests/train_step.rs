@@ -101,7 +101,7 @@ fn end_to_end(strategy_name: &str, strategy: Strategy) {
     let torch_grad1 = values_only(read_named(&s.dir.join("grad1.safetensors")));
     let mut state = TrainState::new(s.model, strategy, OptimSettings::default());
     for step in 1..=2 {
-        let (grads, report) = state.gradients(batch(crop, &s.device), labels_like(&s.reference, &s.device));
+        let (grads, report) = state.gradients(batch(crop, &s.device), None, labels_like(&s.reference, &s.device));
         let expected = &s.entry["steps"][step - 1];
         for (what, ours, key) in [("loss", report.loss, "loss"), ("grad norm", report.grad_norm, "grad_norm")] {
             let theirs = expected[key].as_f64().unwrap();

@@ -71,9 +71,15 @@ impl ConvLayer {
 
     /// `[batch, channels_in, samples] -> [batch, channels_out, frames]`
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        self.forward_masked(x, None)
+    }
+
+    /// As [`forward`](Self::forward); `valid` (`[batch, 1, frames]`, 1 = real audio) keeps padded frames
+    /// out of the GroupNorm statistics, so a padded utterance normalises as it would alone.
+    pub fn forward_masked(&self, x: Tensor<3>, valid: Option<&Tensor<3>>) -> Tensor<3> {
         let x = self.conv.forward(x);
         let x = match &self.norm {
-            Some(ConvNorm::Group(norm)) => channel_norm_over_time(norm, x),
+            Some(ConvNorm::Group(norm)) => channel_norm_over_time(norm, x, valid),
             Some(ConvNorm::Layer(norm)) => norm.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
             None => x,
         };
@@ -81,15 +87,25 @@ impl ConvLayer {
     }
 }
 
-/// GroupNorm with one group per channel, i.e. each channel normalised over time. Layer 0 sees every
-/// fifth sample, thousands of frames: a one-pass sum over that many f32 values drifts by ~1e-5
-/// relative, which sharp attention later amplifies past the parity tolerance. Summing in blocks of
-/// 64 first keeps the statistics as exact as PyTorch's.
-fn channel_norm_over_time(norm: &GroupNorm, x: Tensor<3>) -> Tensor<3> {
+/// GroupNorm with one group per channel, i.e. each channel normalised over time (over the `valid`
+/// frames only, when given). Layer 0 sees every fifth sample, thousands of frames: a one-pass sum over
+/// that many f32 values drifts by ~1e-5 relative, which sharp attention later amplifies past the parity
+/// tolerance. Summing in blocks of 64 first keeps the statistics as exact as PyTorch's.
+fn channel_norm_over_time(norm: &GroupNorm, x: Tensor<3>, valid: Option<&Tensor<3>>) -> Tensor<3> {
     let [batch, channels, frames] = x.dims();
-    let mean = blocked_mean_over_time(x.clone());
-    let centered = x - mean;
-    let var = blocked_mean_over_time(centered.clone().powi_scalar(2));
+    let (var, centered) = match valid {
+        None => {
+            let centered = x.clone() - blocked_sum_over_time(x) / frames as f64;
+            let var = blocked_sum_over_time(centered.clone().powi_scalar(2)) / frames as f64;
+            (var, centered)
+        }
+        Some(valid) => {
+            let count = valid.clone().sum_dim(2); // [batch, 1, 1]
+            let centered = x.clone() - blocked_sum_over_time(x * valid.clone()) / count.clone();
+            let var = blocked_sum_over_time((centered.clone() * valid.clone()).powi_scalar(2)) / count;
+            (var, centered)
+        }
+    };
     let normalized = centered / (var + norm.epsilon).sqrt();
     let (gamma, beta) = (norm.gamma.as_ref(), norm.beta.as_ref());
     match (gamma, beta) {
@@ -101,8 +117,8 @@ fn channel_norm_over_time(norm: &GroupNorm, x: Tensor<3>) -> Tensor<3> {
     .reshape([batch, channels, frames])
 }
 
-/// `mean(x, dim=2, keepdim)` summed block-wise (zero-padded to whole blocks, divided by the true length).
-fn blocked_mean_over_time(x: Tensor<3>) -> Tensor<3> {
+/// `sum(x, dim=2, keepdim)` summed block-wise (zero-padded to whole blocks).
+fn blocked_sum_over_time(x: Tensor<3>) -> Tensor<3> {
     const BLOCK: usize = 64;
     let [batch, channels, frames] = x.dims();
     let blocks = frames.div_ceil(BLOCK);
@@ -112,7 +128,7 @@ fn blocked_mean_over_time(x: Tensor<3>) -> Tensor<3> {
         let zeros = Tensor::zeros([batch, channels, blocks * BLOCK - frames], &x.device());
         Tensor::cat(vec![x, zeros], 2)
     };
-    padded.reshape([batch, channels, blocks, BLOCK]).sum_dim(3).sum_dim(2).reshape([batch, channels, 1]) / frames as f64
+    padded.reshape([batch, channels, blocks, BLOCK]).sum_dim(3).sum_dim(2).reshape([batch, channels, 1])
 }
 
 #[derive(Module, Debug)]
@@ -128,10 +144,46 @@ impl FeatureEncoder {
 
     /// `[batch, samples] -> [batch, frames, conv_dim[-1]]`
     pub fn forward(&self, input_values: Tensor<2>) -> Tensor<3> {
+        self.forward_lengths(input_values, None)
+    }
+
+    /// As [`forward`](Self::forward) for a zero-padded batch whose utterances have `lengths` samples:
+    /// the padding does not reach the statistics of the real frames.
+    pub fn forward_lengths(&self, input_values: Tensor<2>, lengths: Option<&[usize]>) -> Tensor<3> {
+        let device = input_values.device();
         let mut x = input_values.unsqueeze_dim::<3>(1);
+        let mut lengths: Option<Vec<usize>> = lengths.map(<[usize]>::to_vec);
         for layer in &self.conv_layers {
-            x = layer.forward(x);
+            lengths = lengths.map(|ls| ls.iter().map(|&l| conv_output_length(l, layer.conv.kernel_size, layer.conv.stride)).collect());
+            // Only GroupNorm mixes frames; the frame mask is built just for it.
+            let valid = match (&layer.norm, &lengths) {
+                (Some(ConvNorm::Group(_)), Some(ls)) => Some(frame_mask(ls, output_frames(&x, layer), &device).unsqueeze_dim::<3>(1)),
+                _ => None,
+            };
+            x = layer.forward_masked(x, valid.as_ref());
         }
         x.swap_dims(1, 2)
     }
+
+    /// Frames each utterance of `lengths` samples yields (transformers' `_get_feat_extract_output_lengths`).
+    pub fn frame_lengths(&self, lengths: &[usize]) -> Vec<usize> {
+        lengths
+            .iter()
+            .map(|&l| self.conv_layers.iter().fold(l, |l, layer| conv_output_length(l, layer.conv.kernel_size, layer.conv.stride)))
+            .collect()
+    }
+}
+
+fn conv_output_length(samples: usize, kernel: usize, stride: usize) -> usize {
+    if samples < kernel { 0 } else { (samples - kernel) / stride + 1 }
+}
+
+fn output_frames(x: &Tensor<3>, layer: &ConvLayer) -> usize {
+    conv_output_length(x.dims()[2], layer.conv.kernel_size, layer.conv.stride)
+}
+
+/// `[batch, frames]` of 1.0 for the first `lengths[b]` frames, 0.0 after.
+pub fn frame_mask(lengths: &[usize], frames: usize, device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = lengths.iter().flat_map(|&l| (0..frames).map(move |t| if t < l { 1.0 } else { 0.0 })).collect();
+    Tensor::<1>::from_floats(values.as_slice(), device).reshape([lengths.len(), frames])
 }

@@ -10,6 +10,7 @@ use burn::prelude::*;
 use crate::config::{EncoderConfig, Preprocessing};
 use crate::encoder::EncoderOutput;
 use crate::error::ModelError;
+use crate::feature_encoder::frame_mask;
 use crate::layers::{dropout, linear};
 use crate::ssl_encoder::SslEncoder;
 use crate::weights::{ParamNames, TensorSource};
@@ -56,11 +57,22 @@ impl ScoreHead {
 
     /// `[batch, frames, hidden] -> [batch, 4]`
     pub fn forward(&self, last_hidden_state: Tensor<3>) -> Tensor<2> {
+        self.forward_masked(last_hidden_state, None)
+    }
+
+    /// As [`forward`](Self::forward), pooling only the frames where `valid` (`[batch, frames]`) is 1.
+    pub fn forward_masked(&self, last_hidden_state: Tensor<3>, valid: Option<Tensor<2>>) -> Tensor<2> {
         let per_frame = match &self.lm_head {
             Some(lm_head) => lm_head.forward(self.final_dropout.forward(last_hidden_state)),
             None => last_hidden_state,
         };
-        let pooled = per_frame.mean_dim(1).squeeze_dim::<2>(1);
+        let pooled = match valid {
+            None => per_frame.mean_dim(1).squeeze_dim::<2>(1),
+            Some(valid) => {
+                let count = valid.clone().sum_dim(1); // [batch, 1]
+                (per_frame * valid.unsqueeze_dim::<3>(2)).sum_dim(1).squeeze_dim::<2>(1) / count
+            }
+        };
         self.score_predictor.forward(pooled)
     }
 }
@@ -125,6 +137,17 @@ impl PronunciationModel {
     pub fn score_tensor(&self, input_values: Tensor<2>, file: &str) -> Result<Tensor<2>, ModelError> {
         let head = self.head.as_ref().ok_or_else(|| ModelError::NoScoreHead { file: file.to_string() })?;
         Ok(head.forward(self.encoder.forward(input_values, false).last_hidden_state))
+    }
+
+    /// Scores `[batch, 4]` of a zero-padded batch whose utterances have `lengths` samples: each as it
+    /// would score alone (padding kept out of GroupNorm, attention and pooling).
+    pub fn score_tensor_lengths(&self, input_values: Tensor<2>, lengths: &[usize], file: &str) -> Result<Tensor<2>, ModelError> {
+        let head = self.head.as_ref().ok_or_else(|| ModelError::NoScoreHead { file: file.to_string() })?;
+        let out = self.encoder.forward_lengths(input_values, Some(lengths), false);
+        let frames = out.last_hidden_state.dims()[1];
+        let device = out.last_hidden_state.device();
+        let valid = frame_mask(&self.encoder.feature_extractor.frame_lengths(lengths), frames, &device);
+        Ok(head.forward_masked(out.last_hidden_state, Some(valid)))
     }
 
     /// Scores of one prepared utterance `[1, samples]` (native: reads the result synchronously; the

@@ -8,7 +8,7 @@ use burn::tensor::{Bool, Distribution, TensorData};
 use crate::config::EncoderConfig;
 use crate::encoder::{Encoder, EncoderOutput};
 use crate::error::ModelError;
-use crate::feature_encoder::FeatureEncoder;
+use crate::feature_encoder::{FeatureEncoder, frame_mask};
 use crate::feature_projection::FeatureProjection;
 use crate::weights::{Init, TensorSource};
 
@@ -56,10 +56,27 @@ impl SslEncoder {
 
     /// `input_values: [batch, samples]` (already normalised as the preprocessor says).
     pub fn forward(&self, input_values: Tensor<2>, keep_hidden_states: bool) -> EncoderOutput {
-        let features = self.feature_extractor.forward(input_values);
+        self.forward_lengths(input_values, None, keep_hidden_states)
+    }
+
+    /// As [`forward`](Self::forward) for a zero-padded batch whose utterances have `lengths` samples:
+    /// GroupNorm statistics, the positional conv and attention see only real frames, so each
+    /// utterance's real frames come out as they would alone. Padded frames of the output are
+    /// meaningless (mask them with [`frame_lengths`](FeatureEncoder::frame_lengths)).
+    pub fn forward_lengths(&self, input_values: Tensor<2>, lengths: Option<&[usize]>, keep_hidden_states: bool) -> EncoderOutput {
+        let device = input_values.device();
+        let features = self.feature_extractor.forward_lengths(input_values, lengths);
         let hidden = self.feature_projection.forward(features);
         let hidden = self.mask_time(hidden);
-        self.encoder.forward(hidden, None, keep_hidden_states)
+        let Some(lengths) = lengths else {
+            return self.encoder.forward(hidden, None, keep_hidden_states);
+        };
+        let [batch, frames, _] = hidden.dims();
+        let valid = frame_mask(&self.feature_extractor.frame_lengths(lengths), frames, &device);
+        // As transformers: padded frames are zeroed before the positional conv, and no key attends to them.
+        let hidden = hidden * valid.clone().unsqueeze_dim::<3>(2);
+        let key_padding = ((valid - 1.0) * 1e30).reshape([batch, 1, 1, frames]);
+        self.encoder.forward(hidden, Some(&key_padding), keep_hidden_states)
     }
 
     fn mask_time(&self, hidden: Tensor<3>) -> Tensor<3> {
