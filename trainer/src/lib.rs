@@ -2,5 +2,7 @@
 
 pub mod data;
 pub mod metrics;
+pub mod plot;
+pub mod report;
 pub mod run;
 pub mod step;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use burn::prelude::Device;
 use clap::{Parser, ValueEnum};
-use trainer::run::{Init, RunConfig, preset, run};
+use trainer::run::{Init, RunConfig, preset, resume, run};
 use trainer::step::{OptimSettings, Strategy};
 
 /// Where the corpus is looked for when `--data` is not given (README, "Training").
@@ -48,6 +48,9 @@ struct Args {
     /// Feed zero padding to the model as audio, as the seed did (default: padding is masked).
     #[arg(long)]
     seed_compat: bool,
+    /// Continue the run whose output folder this is (its run.json holds the settings; other options are ignored).
+    #[arg(long)]
+    resume: Option<PathBuf>,
     /// cpu always; wgpu / cuda when built with those features.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -67,7 +70,7 @@ fn main() -> ExitCode {
         .clone()
         .or_else(|| std::env::var_os("SSLPRON_DATA").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
-    if !data.join("train").is_dir() {
+    if args.resume.is_none() && !data.join("train").is_dir() {
         eprintln!("trainer: no Speechocean762 corpus at {} (expected train/, test/, WAVE/, resource/ there).", data.display());
         eprintln!("Get it with `../shared/tools/speechocean762-from-git.sh` (see README, \"Training\") or pass --data DIR.");
         return ExitCode::from(2);
@@ -88,9 +91,19 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
         "wgpu" => Device::wgpu(burn::tensor::DeviceKind::DefaultDevice).autodiff(),
         #[cfg(feature = "cuda")]
         "cuda" => Device::cuda(0).autodiff(),
-        other => return Err(format!("device `{other}` is not compiled into this build (cpu{}{})", if cfg!(feature = "wgpu") { ", wgpu" } else { "" }, if cfg!(feature = "cuda") { ", cuda" } else { "" })),
+        other => {
+            let built: Vec<&str> = [("cpu", true), ("wgpu", cfg!(feature = "wgpu")), ("cuda", cfg!(feature = "cuda"))]
+                .into_iter()
+                .filter_map(|(name, on)| on.then_some(name))
+                .collect();
+            return Err(format!("device `{other}` is not compiled into this build (compiled in: {})", built.join(", ")));
+        }
     };
-    device.seed(args.seed);
+    if let Some(output) = &args.resume {
+        let reports = resume(output, &device)?;
+        print_reports(&reports, output);
+        return Ok(());
+    }
     let init = if args.init == "random" {
         Init::Random(preset(&args.preset).ok_or_else(|| format!("unknown --preset {} (tiny, small, base)", args.preset))?)
     } else {
@@ -117,11 +130,15 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
         seed_compat: args.seed_compat,
     };
     let reports = run(&config, &device)?;
+    print_reports(&reports, &args.output);
+    Ok(())
+}
+
+fn print_reports(reports: &[trainer::run::EpochReport], output: &std::path::Path) {
     println!("epoch  train-loss  dev r: accuracy fluency prosody total");
-    for r in &reports {
+    for r in reports {
         let dev: Vec<String> = r.dev_pearson.iter().map(|v| format!("{v:.3}")).collect();
         println!("{:5}  {:10.4}  {}", r.epoch, r.train_loss, dev.join("  "));
     }
-    println!("model (seed layout) written to {}", args.output.join("model").display());
-    Ok(())
+    println!("model (seed layout) written to {}", output.join("model").display());
 }

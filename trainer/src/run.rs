@@ -4,12 +4,11 @@
 //! of GroupNorm, attention and pooling; `seed_compat` feeds the padding as audio, as the seed did.
 //! Length bucketing keeps the padding small either way (< 5 % on the mini corpus).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sslpron_audio::PrepareOptions;
 use sslpron_model::{EncoderConfig, HeadKind, ModelFiles, ModelInfo, Preprocessing, PronunciationModel};
 
@@ -18,7 +17,7 @@ use crate::metrics;
 use crate::step::{OptimSettings, Strategy, TrainState};
 
 /// Where the initial weights come from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Init {
     /// A model directory in the hub layout (encoder-only checkpoints get a fresh head).
     Dir(PathBuf),
@@ -26,7 +25,9 @@ pub enum Init {
     Random(serde_json::Value),
 }
 
-#[derive(Clone, Debug)]
+/// Everything a run depends on; saved as `run.json` in the output folder so that `--resume` needs
+/// nothing else.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunConfig {
     pub data: PathBuf,
     pub labels: Option<PathBuf>,
@@ -46,7 +47,7 @@ pub struct RunConfig {
 }
 
 /// Dev metrics of one epoch.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EpochReport {
     pub epoch: usize,
     pub train_loss: f64,
@@ -77,9 +78,43 @@ fn err(context: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> String
     move |e| format!("{context}: {e}")
 }
 
-/// Runs training; returns one report per epoch. Progress goes to stderr, metrics to
-/// `output/metrics.jsonl`, the model (seed layout) to `output/model/` after every epoch.
+/// What a checkpoint says about the run's progress (`checkpoints/epoch-NNNN/state.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Progress {
+    epochs_done: usize,
+    steps_done: usize,
+    reports: Vec<EpochReport>,
+}
+
+const CHECKPOINTS: &str = "checkpoints";
+const LATEST: &str = "latest";
+
+/// Runs training from scratch; returns one report per epoch. Progress goes to stderr, metrics to
+/// `output/metrics.jsonl`, the model (seed layout) to `output/model/` after every epoch, and a full
+/// checkpoint (model, optimiser, progress) to `output/checkpoints/` that [`resume`] continues from.
 pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, String> {
+    std::fs::create_dir_all(&config.output).map_err(err(config.output.display()))?;
+    write_atomically(&config.output.join("run.json"), &serde_json::to_vec_pretty(config).expect("json"))?;
+    train(config, device, None)
+}
+
+/// Continues the run in `output` from its latest complete checkpoint. A run killed at any moment and
+/// resumed ends with the same weights as an uninterrupted one: batch order and random draws are
+/// functions of (seed, epoch), and every checkpoint is complete before it becomes the latest.
+pub fn resume(output: &Path, device: &Device) -> Result<Vec<EpochReport>, String> {
+    let run_json = output.join("run.json");
+    let config: RunConfig = serde_json::from_slice(&std::fs::read(&run_json).map_err(err(run_json.display()))?)
+        .map_err(|e| format!("{}: {e}", run_json.display()))?;
+    let latest = output.join(CHECKPOINTS).join(LATEST);
+    let checkpoint = match std::fs::read_to_string(&latest) {
+        Ok(name) => Some(output.join(CHECKPOINTS).join(name.trim())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None, // killed before the first epoch ended
+        Err(e) => return Err(format!("{}: {e}", latest.display())),
+    };
+    train(&config, device, checkpoint.as_deref())
+}
+
+fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Result<Vec<EpochReport>, String> {
     let corpus = Corpus::open_with(&config.data, &CorpusOptions { labels: config.labels.clone() }).map_err(|e| e.to_string())?;
     let all = corpus.split("train").map_err(|e| e.to_string())?;
     let (train, dev) = match &config.dev_speakers {
@@ -97,7 +132,22 @@ pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, Stri
         None => (all, Vec::new()),
     };
 
-    let (config_json, info, model) = initial_model(config, device)?;
+    let (config_json, info, model, progress) = match checkpoint {
+        None => {
+            // A fresh model's weights are the first draws of the run's seed.
+            device.seed(config.seed);
+            let (json, info, model) = initial_model(&config.init, config.strategy, device)?;
+            (json, info, model, Progress { epochs_done: 0, steps_done: 0, reports: Vec::new() })
+        }
+        Some(dir) => {
+            let (json, info, model) = initial_model(&Init::Dir(dir.to_path_buf()), config.strategy, device)?;
+            let state = dir.join("state.json");
+            let progress: Progress = serde_json::from_slice(&std::fs::read(&state).map_err(err(state.display()))?)
+                .map_err(|e| format!("{}: {e}", state.display()))?;
+            eprintln!("trainer: resuming after epoch {} from {}", progress.epochs_done, dir.display());
+            (json, info, model, progress)
+        }
+    };
     let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
     let load = |utts: &[Utterance]| -> Result<Vec<Vec<f32>>, String> {
         utts.iter().map(|u| u.load_audio(&options).map_err(|e| e.to_string())).collect()
@@ -106,15 +156,19 @@ pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, Stri
     let (train_audio, dev_audio) = (load(&train)?, load(&dev)?);
     let lengths: Vec<usize> = train_audio.iter().map(Vec::len).collect();
 
-    std::fs::create_dir_all(&config.output).map_err(err(config.output.display()))?;
-    let metrics_path = config.output.join("metrics.jsonl");
     let mut state = TrainState::new(model, config.strategy, config.optim);
+    if let Some(dir) = checkpoint {
+        state.load_optimizer(&dir.join("optimizer.bpk"))?;
+    }
     let steps_per_epoch = lengths.len().div_ceil(config.batch_size);
     let total_steps = (steps_per_epoch * config.epochs).max(1);
-    let mut step = 0usize;
-    let mut reports = Vec::new();
+    let Progress { epochs_done, mut steps_done, mut reports } = progress;
     let started = Instant::now();
-    for epoch in 0..config.epochs {
+    let started_steps = steps_done;
+    for epoch in epochs_done..config.epochs {
+        // Random draws (dropout, LayerDrop, SpecAugment) restart from (seed, epoch): a resumed epoch
+        // draws exactly what the uninterrupted one did.
+        device.seed(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
         let order = batches(&lengths, config.batch_size, config.seed, epoch as u64);
@@ -125,13 +179,13 @@ pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, Stri
             let labels: Vec<f32> = batch.iter().flat_map(|&i| train[i].labels).collect();
             let labels = Tensor::<1>::from_floats(labels.as_slice(), device).reshape([batch.len(), 4]);
             // The seed's schedule: linear decay from lr to 0 over all steps, no warm-up.
-            let lr = config.lr * (1.0 - step as f64 / total_steps as f64);
+            let lr = config.lr * (1.0 - steps_done as f64 / total_steps as f64);
             let lengths = (!config.seed_compat).then_some(padded.lengths.as_slice());
             let report = state.step(input, lengths, labels, lr);
             loss_sum += report.loss;
-            step += 1;
+            steps_done += 1;
             let elapsed = started.elapsed().as_secs_f64();
-            let eta = elapsed / step as f64 * (total_steps - step) as f64;
+            let eta = elapsed / (steps_done - started_steps) as f64 * (total_steps - steps_done) as f64;
             eprint!(
                 "\repoch {}/{} batch {}/{} loss {:.3} | {:.0} s elapsed, ETA {:.0} s   ",
                 epoch + 1,
@@ -145,23 +199,62 @@ pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, Stri
         }
         eprintln!();
         let (dev_pearson, dev_mse) = evaluate(state.model(), &dev, &dev_audio, device)?;
-        let report = EpochReport {
+        reports.push(EpochReport {
             epoch: epoch + 1,
             train_loss: loss_sum / order.len().max(1) as f64,
             seconds: epoch_start.elapsed().as_secs_f64(),
             dev_pearson,
             dev_mse,
-        };
-        append_line(&metrics_path, &serde_json::to_string(&report).expect("serialisable"))?;
+        });
+        let progress = Progress { epochs_done: epoch + 1, steps_done, reports: reports.clone() };
+        save_checkpoint(&config.output, &state, &info, &config_json, &progress)?;
+        let lines: Vec<String> = reports.iter().map(|r| serde_json::to_string(r).expect("json")).collect();
+        write_atomically(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
         export(state.model(), &info, &config_json, &config.output.join("model"))?;
-        reports.push(report);
     }
     Ok(reports)
 }
 
-fn initial_model(config: &RunConfig, device: &Device) -> Result<(serde_json::Value, ModelInfo, PronunciationModel), String> {
-    let head = Some(if config.strategy == Strategy::Ctc { HeadKind::Ctc } else { HeadKind::General });
-    match &config.init {
+/// Writes `checkpoints/epoch-NNNN/` in full under a temporary name, renames it into place, then points
+/// `checkpoints/latest` at it (also by rename) and drops older checkpoints: whenever the process dies,
+/// `latest` names a complete checkpoint or does not exist yet.
+fn save_checkpoint(
+    output: &Path,
+    state: &TrainState,
+    info: &ModelInfo,
+    config_json: &serde_json::Value,
+    progress: &Progress,
+) -> Result<(), String> {
+    let root = output.join(CHECKPOINTS);
+    let name = format!("epoch-{:04}", progress.epochs_done);
+    let temp = root.join(format!("{name}.partial"));
+    let _ = std::fs::remove_dir_all(&temp);
+    export(state.model(), info, config_json, &temp)?;
+    state.save_optimizer(&temp.join("optimizer.bpk"))?;
+    write_atomically(&temp.join("state.json"), &serde_json::to_vec_pretty(progress).expect("json"))?;
+    let dir = root.join(&name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::rename(&temp, &dir).map_err(err(dir.display()))?;
+    write_atomically(&root.join(LATEST), name.as_bytes())?;
+    for entry in std::fs::read_dir(&root).map_err(err(root.display()))?.flatten() {
+        let file_name = entry.file_name().to_string_lossy().to_string();
+        if file_name.starts_with("epoch-") && file_name != name {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    Ok(())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let temp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&temp, bytes).map_err(err(temp.display()))?;
+    std::fs::rename(&temp, path).map_err(err(path.display()))
+}
+
+fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(serde_json::Value, ModelInfo, PronunciationModel), String> {
+    let head = Some(if strategy == Strategy::Ctc { HeadKind::Ctc } else { HeadKind::General });
+    match init {
         Init::Random(json) => {
             let bytes = serde_json::to_vec(json).expect("json");
             let encoder = EncoderConfig::from_json("preset", &bytes).map_err(|e| e.to_string())?;
@@ -187,7 +280,7 @@ fn initial_model(config: &RunConfig, device: &Device) -> Result<(serde_json::Val
                     "{}: has a {:?} head, the {:?} strategy needs {:?} (starting a head afresh on a checkpoint is not supported yet)",
                     names[2],
                     model.head_kind(),
-                    config.strategy,
+                    strategy,
                     head
                 ));
             }
@@ -218,11 +311,6 @@ pub fn evaluate(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32
     Ok((pearson, mse))
 }
 
-fn append_line(path: &Path, line: &str) -> Result<(), String> {
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(err(path.display()))?;
-    writeln!(file, "{line}").map_err(err(path.display()))
-}
-
 /// Writes `model.safetensors` (seed layout), `config.json` and `preprocessor_config.json` into `dir`,
 /// each through a temporary file and a rename, so a reader never sees a half-written file.
 pub fn export(model: &PronunciationModel, info: &ModelInfo, config_json: &serde_json::Value, dir: &Path) -> Result<(), String> {
@@ -238,10 +326,7 @@ pub fn export(model: &PronunciationModel, info: &ModelInfo, config_json: &serde_
         ("config.json", serde_json::to_vec_pretty(config_json).expect("json")),
         ("preprocessor_config.json", serde_json::to_vec_pretty(&preprocessor).expect("json")),
     ] {
-        let path = dir.join(name);
-        let temp = dir.join(format!(".{name}.partial"));
-        std::fs::write(&temp, bytes).map_err(err(temp.display()))?;
-        std::fs::rename(&temp, &path).map_err(err(path.display()))?;
+        write_atomically(&dir.join(name), &bytes)?;
     }
     Ok(())
 }

@@ -9,7 +9,8 @@ use burn::prelude::*;
 use sslpron_model::PronunciationModel;
 
 /// The seed's three fine-tuning strategies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Strategy {
     /// Everything trains; General head.
     General,
@@ -20,7 +21,7 @@ pub enum Strategy {
 }
 
 /// Optimiser settings; `Default` is the seed's recipe.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OptimSettings {
     pub beta_1: f32,
     pub beta_2: f32,
@@ -68,6 +69,19 @@ impl TrainState {
 
     pub fn model(&self) -> &PronunciationModel {
         self.model.as_ref().expect("model is only taken during a step")
+    }
+
+    /// Saves the optimiser state (AdamW moments and step counts, keyed by parameter id; ids are stable
+    /// by parameter name, see `TensorSource::register`).
+    pub fn save_optimizer(&self, path: &std::path::Path) -> Result<(), String> {
+        self.optimizer.save(path).map_err(|e| format!("{}: {e:?}", path.display()))
+    }
+
+    /// Restores what [`save_optimizer`](Self::save_optimizer) wrote.
+    pub fn load_optimizer(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let optimizer = std::mem::replace(&mut self.optimizer, AdamWConfig::new().init());
+        self.optimizer = optimizer.load(path).map_err(|e| format!("{}: {e:?}", path.display()))?;
+        Ok(())
     }
 
     pub fn into_model(self) -> PronunciationModel {

@@ -14,8 +14,8 @@ pub const INITIALIZER_RANGE: f64 = 0.02;
 /// `nn.Linear(d_in, d_out)` at `prefix`: PyTorch stores `weight` as `[out, in]`, Burn as `[in, out]`.
 pub fn linear<S: TensorSource>(src: &mut S, prefix: &str, d_in: usize, d_out: usize) -> Result<Linear, ModelError> {
     let name = format!("{prefix}.weight");
-    let weight = src.tensor(&name, [d_out, d_in], Init::Normal { std: INITIALIZER_RANGE })?;
-    let weight = src.register(&name, weight.transpose(), true);
+    let weight = src.linear_weight(&name, d_out, d_in, Init::Normal { std: INITIALIZER_RANGE })?;
+    let weight = src.register(&name, weight, true);
     let bias = src.param(&format!("{prefix}.bias"), [d_out], Init::Zeros)?;
     Ok(Linear { weight, bias: Some(bias) })
 }

@@ -55,8 +55,11 @@ pub trait TensorSource {
     }
 
     /// Wraps `tensor` as the parameter `name`; `transposed` when Burn stores PyTorch's transpose.
+    /// The id is derived from the name, so a model read back from its own checkpoint has the ids the
+    /// optimiser state was saved under (what makes a training run resumable).
     fn register<const D: usize>(&mut self, name: &str, tensor: Tensor<D>, transposed: bool) -> Param<Tensor<D>> {
-        let param = Param::from_tensor(tensor);
+        let mut param = Param::from_tensor(tensor);
+        param.id = ParamId::from(stable_id(name));
         self.names().0.push(ParamName { id: param.id, name: name.to_string(), transposed });
         param
     }
@@ -66,6 +69,12 @@ pub trait TensorSource {
     fn tensor<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Tensor<D>, ModelError>;
     /// The tensor if the checkpoint holds it (a random source always creates it).
     fn optional<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Option<Tensor<D>>, ModelError>;
+    /// A Linear weight stored `[d_out, d_in]` (PyTorch) handed out as Burn's `[d_in, d_out]`, laid out
+    /// contiguously: a transposed view would send matmuls down another kernel path than a trained
+    /// weight takes, and a model read back from its checkpoint would round differently from the one
+    /// that wrote it (a resumed run must match an uninterrupted one bit for bit).
+    fn linear_weight(&mut self, name: &str, d_out: usize, d_in: usize, init: Init) -> Result<Tensor<2>, ModelError>;
+
     /// Whether parameters are being drawn afresh rather than read from a checkpoint.
     fn is_fresh(&self) -> bool;
 }
@@ -106,6 +115,10 @@ impl TensorSource for RandomSource {
 
     fn optional<const D: usize>(&mut self, name: &str, shape: [usize; D], init: Init) -> Result<Option<Tensor<D>>, ModelError> {
         self.tensor(name, shape, init).map(Some)
+    }
+
+    fn linear_weight(&mut self, name: &str, d_out: usize, d_in: usize, init: Init) -> Result<Tensor<2>, ModelError> {
+        self.tensor(name, [d_in, d_out], init)
     }
 
     fn is_fresh(&self) -> bool {
@@ -237,9 +250,28 @@ impl TensorSource for CheckpointSource<'_> {
             .map(|values| Tensor::from_data(TensorData::new(values, shape), &self.device)))
     }
 
+    fn linear_weight(&mut self, name: &str, d_out: usize, d_in: usize, _init: Init) -> Result<Tensor<2>, ModelError> {
+        let Some(values) = self.read(name, &[d_out, d_in])? else {
+            self.missing.push(name.to_string());
+            return Ok(Tensor::zeros([d_in, d_out], &self.device));
+        };
+        let mut transposed = vec![0.0f32; values.len()];
+        for o in 0..d_out {
+            for i in 0..d_in {
+                transposed[i * d_out + o] = values[o * d_in + i];
+            }
+        }
+        Ok(Tensor::from_data(TensorData::new(transposed, [d_in, d_out]), &self.device))
+    }
+
     fn is_fresh(&self) -> bool {
         false
     }
+}
+
+/// FNV-1a of the parameter name: stable across runs and builds.
+fn stable_id(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ byte as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// IEEE half to single precision, exact for every f16 value (subnormals included).
