@@ -29,9 +29,13 @@ struct Args {
     allow_missing_dev_speakers: bool,
     #[arg(long, value_enum, default_value_t = StrategyArg::General)]
     strategy: StrategyArg,
-    /// A model directory (hub layout, with the strategy's head), or `random`.
+    /// `random`, a model directory (hub layout), or a hub id (e.g. facebook/wav2vec2-base); a checkpoint
+    /// without the strategy's score head gets a fresh one.
     #[arg(long, default_value = "random")]
     init: String,
+    /// Subfolder of a hub repository (same as `--init ID:SUBFOLDER`).
+    #[arg(long)]
+    subfolder: Option<String>,
     /// Size of a random model: tiny, small, base.
     #[arg(long, default_value = "tiny")]
     preset: String,
@@ -107,7 +111,10 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
     let init = if args.init == "random" {
         Init::Random(preset(&args.preset).ok_or_else(|| format!("unknown --preset {} (tiny, small, base)", args.preset))?)
     } else {
-        Init::Dir(PathBuf::from(&args.init))
+        match &args.subfolder {
+            Some(sub) => Init::Dir(PathBuf::from(format!("{}:{sub}", args.init))),
+            None => Init::Dir(PathBuf::from(&args.init)),
+        }
     };
     let strategy = match args.strategy {
         StrategyArg::General => Strategy::General,

@@ -40,7 +40,12 @@ pub fn scatter_png(panels: &[Panel], path: &Path) -> Result<(), String> {
     let (cols, rows) = grid(panels.len());
     let mut canvas = Canvas::new(cols * PANEL_W, rows * PANEL_H);
     for (i, panel) in panels.iter().enumerate() {
-        draw_panel(&mut canvas, (i % cols) * PANEL_W, (i / cols) * PANEL_H, panel);
+        draw_panel(
+            &mut canvas,
+            (i % cols) * PANEL_W,
+            (i / cols) * PANEL_H,
+            panel,
+        );
     }
     let png = encode_png(canvas.width as u32, canvas.height as u32, &canvas.rgb);
     write_atomic(path, &png)
@@ -61,7 +66,10 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let name = path
         .file_name()
         .ok_or_else(|| format!("cannot write {}: not a file path", path.display()))?;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     let mut temp_name = std::ffi::OsString::from(".");
     temp_name.push(name);
@@ -81,8 +89,8 @@ const PANEL_W: usize = 450;
 const PANEL_H: usize = 470;
 /// The plot square inside a panel: left edge, top edge, side (pixels).
 const PLOT_X: usize = 66;
-const PLOT_Y: usize = 66;
-const PLOT_SIDE: usize = 356;
+const PLOT_Y: usize = 70;
+const PLOT_SIDE: usize = 350;
 const SCORE_MAX: f64 = 10.0;
 
 type Rgb = [u8; 3];
@@ -94,7 +102,7 @@ const FRAME: Rgb = [120, 120, 120];
 const DIAGONAL: Rgb = [200, 90, 90];
 const DOT: Rgb = [31, 100, 180];
 const CLAMPED: Rgb = [235, 110, 0];
-const DOT_ALPHA: f64 = 0.35;
+const DOT_ALPHA: f64 = 0.25;
 const CLAMPED_ALPHA: f64 = 0.7;
 const DOT_RADIUS: f64 = 3.2;
 
@@ -103,7 +111,7 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
     let span = (PLOT_SIDE - 1) as f64;
     // Score -> pixel centre; y grows downwards in the image.
     let to_x = |v: f64| px + v / SCORE_MAX * span;
-    let to_y = |v: f64| py + (1.0 - v / SCORE_MAX) * span;
+    let to_y = |v: f64| py + v / SCORE_MAX * span;
 
     // Grid lines every 2 points, the frame, and tick labels.
     for k in 0..=5 {
@@ -115,7 +123,13 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
         canvas.fill_rect(left, gy, PLOT_SIDE as i64, 1, colour);
         let label = format!("{}", 2 * k);
         let w = text_width(&label, 2);
-        canvas.text(gx - w / 2, (y0 + PLOT_Y + PLOT_SIDE) as i64 + 8, &label, 2, TEXT);
+        canvas.text(
+            gx - w / 2,
+            (y0 + PLOT_Y + PLOT_SIDE) as i64 + 8,
+            &label,
+            2,
+            TEXT,
+        );
         canvas.text(left - 8 - w, gy - 7, &label, 2, TEXT);
     }
     // Redraw the frame over the inner grid lines' ends.
@@ -126,7 +140,10 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
     }
     // y = x, from (0, 0) at the bottom left to (10, 10) at the top right.
     for i in 1..PLOT_SIDE as i64 - 1 {
-        let (x, y) = ((x0 + PLOT_X) as i64 + i, (y0 + PLOT_Y + PLOT_SIDE - 1) as i64 - i);
+        let (x, y) = (
+            (x0 + PLOT_X) as i64 + i,
+            (y0 + PLOT_Y + PLOT_SIDE - 1) as i64 - i,
+        );
         canvas.blend(x, y, DIAGONAL, 0.9);
         canvas.blend(x + 1, y, DIAGONAL, 0.35);
         canvas.blend(x, y - 1, DIAGONAL, 0.35);
@@ -152,22 +169,46 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
     // Title, Pearson r and n, and the axis names.
     let max_chars = (PANEL_W - PLOT_X - 10) / (ADVANCE as usize * 3);
     let title: String = panel.title.chars().take(max_chars).collect();
-    canvas.text((x0 + PLOT_X) as i64, y0 as i64 + 10, &title, 3, TITLE);
+    canvas.text((x0 + PLOT_X) as i64, y0 as i64 + 14, &title, 3, TITLE);
     let r = pearson(panel.human, panel.predicted);
-    let r = if r.is_finite() { format!("{r:.3}") } else { "n/a".to_string() };
+    let r = if r.is_finite() {
+        format!("{r:.3}")
+    } else {
+        "n/a".to_string()
+    };
     let line = format!("Pearson r = {r}   n = {}", panel.human.len());
-    let line_y = y0 as i64 + 40;
+    let line_y = y0 as i64 + 44;
     canvas.text((x0 + PLOT_X) as i64, line_y, &line, 2, TEXT);
     let below = (y0 + PLOT_Y + PLOT_SIDE) as i64 + 28;
+    let centre_x = (x0 + PLOT_X + PLOT_SIDE / 2) as i64;
+    canvas.text(
+        centre_x - text_width("human", 2) / 2,
+        below,
+        "human",
+        2,
+        TEXT,
+    );
     if !clamped.is_empty() {
+        // Right-aligned with the plot, but never over "human".
         let note = format!("{} clamped", clamped.len());
         let right = (x0 + PLOT_X + PLOT_SIDE) as i64;
-        canvas.text(right - text_width(&note, 2), below, &note, 2, CLAMPED);
+        let human_end = centre_x + text_width("human", 2) / 2;
+        canvas.text(
+            (right - text_width(&note, 2)).max(human_end + 12),
+            below,
+            &note,
+            2,
+            CLAMPED,
+        );
     }
-    let centre_x = (x0 + PLOT_X + PLOT_SIDE / 2) as i64;
-    canvas.text(centre_x - text_width("human", 2) / 2, below, "human", 2, TEXT);
     let centre_y = (y0 + PLOT_Y + PLOT_SIDE / 2) as i64;
-    canvas.text_up(x0 as i64 + 6, centre_y + text_width("predicted", 2) / 2, "predicted", 2, TEXT);
+    canvas.text_up(
+        x0 as i64 + 6,
+        centre_y + text_width("predicted", 2) / 2,
+        "predicted",
+        2,
+        TEXT,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -181,7 +222,11 @@ struct Canvas {
 
 impl Canvas {
     fn new(width: usize, height: usize) -> Self {
-        Canvas { width, height, rgb: WHITE.repeat(width * height) }
+        Canvas {
+            width,
+            height,
+            rgb: WHITE.repeat(width * height),
+        }
     }
 
     /// Mixes `colour` into the pixel with weight `alpha` (0..=1); outside the image: nothing.
@@ -233,7 +278,13 @@ impl Canvas {
         for (i, c) in text.chars().enumerate() {
             let start = y_bottom - i as i64 * ADVANCE * scale;
             for_each_pixel(c, |col, row| {
-                self.fill_rect(x + row * scale, start - (col + 1) * scale, scale, scale, colour)
+                self.fill_rect(
+                    x + row * scale,
+                    start - (col + 1) * scale,
+                    scale,
+                    scale,
+                    colour,
+                )
             });
         }
     }
@@ -356,7 +407,11 @@ const IDAT_MAX: usize = 1 << 20;
 /// An 8-bit RGB PNG of `rgb` (row-major, 3 bytes a pixel), every row with filter type 0.
 fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
     let row = width as usize * 3;
-    assert_eq!(rgb.len(), row * height as usize, "pixel buffer does not match {width}x{height}");
+    assert_eq!(
+        rgb.len(),
+        row * height as usize,
+        "pixel buffer does not match {width}x{height}"
+    );
     let mut raw = Vec::with_capacity(height as usize * (row + 1));
     for line in rgb.chunks(row.max(1)).take(height as usize) {
         raw.push(0);
@@ -415,7 +470,11 @@ const CRC_TABLE: [u32; 256] = {
         let mut c = n as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
             k += 1;
         }
         table[n] = c;
@@ -426,7 +485,9 @@ const CRC_TABLE: [u32; 256] = {
 
 /// CRC-32 (ISO 3309 / PNG), table-driven.
 fn crc32(bytes: &[u8]) -> u32 {
-    !bytes.iter().fold(!0u32, |c, &b| CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
+    !bytes.iter().fold(!0u32, |c, &b| {
+        CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
+    })
 }
 
 fn adler32(bytes: &[u8]) -> u32 {
@@ -466,13 +527,19 @@ mod tests {
 
     #[test]
     fn every_glyph_is_well_formed() {
-        let chars = ('A'..='Z').chain('a'..='z').chain('0'..='9').chain(" .,:=-+_/()?".chars());
+        let chars = ('A'..='Z')
+            .chain('a'..='z')
+            .chain('0'..='9')
+            .chain(" .,:=-+_/()?".chars());
         for c in chars {
             let rows = glyph(c).unwrap_or_else(|| panic!("no glyph for {c:?}"));
             let rows: Vec<&str> = rows.split_whitespace().collect();
             assert!(rows.len() <= 9, "{c:?} has {} rows", rows.len());
             for row in rows {
-                assert!(row.len() == GLYPH_W as usize && row.bytes().all(|b| b == b'#' || b == b'.'), "{c:?}: {row:?}");
+                assert!(
+                    row.len() == GLYPH_W as usize && row.bytes().all(|b| b == b'#' || b == b'.'),
+                    "{c:?}: {row:?}"
+                );
             }
         }
         assert!(glyph('~').is_none());
@@ -497,6 +564,9 @@ mod tests {
         assert_eq!(z[2], 0); // first block not final
         assert_eq!(z[2 + 5 + STORED_MAX], 0);
         assert_eq!(z[2 + 2 * (5 + STORED_MAX)], 1); // last block final
-        assert_eq!(zlib_stored(&[]), [0x78, 0x01, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 1]);
+        assert_eq!(
+            zlib_stored(&[]),
+            [0x78, 0x01, 1, 0, 0, 0xff, 0xff, 0, 0, 0, 1]
+        );
     }
 }

@@ -50,7 +50,11 @@ impl EvalReport {
         out.push_str("aspect    Pearson r       MSE\n");
         out.push_str("--------  ---------  --------\n");
         for (a, name) in ASPECTS.iter().enumerate() {
-            out.push_str(&format!("{name:<8}  {:>9}  {:>8}\n", number(self.pearson[a]), number(self.mse[a])));
+            out.push_str(&format!(
+                "{name:<8}  {:>9}  {:>8}\n",
+                number(self.pearson[a]),
+                number(self.mse[a])
+            ));
         }
         out
     }
@@ -58,7 +62,8 @@ impl EvalReport {
     /// Writes `report.json` and `report.txt` (the [`table`](Self::table)) into `dir`, creating it
     /// if needed; each file goes through a temporary file and a rename.
     pub fn write(&self, dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut json = serde_json::to_string_pretty(self).expect("a report always serialises");
         json.push('\n');
         crate::plot::write_atomic(&dir.join("report.json"), json.as_bytes())?;
@@ -68,7 +73,11 @@ impl EvalReport {
 
 /// Three decimals, or `n/a` for NaN and infinities.
 fn number(x: f64) -> String {
-    if x.is_finite() { format!("{x:.3}") } else { "n/a".to_string() }
+    if x.is_finite() {
+        format!("{x:.3}")
+    } else {
+        "n/a".to_string()
+    }
 }
 
 /// `[f64; 4]` as a JSON array whose non-finite entries are `null` (and `null` back to NaN).

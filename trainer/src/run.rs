@@ -19,7 +19,8 @@ use crate::step::{OptimSettings, Strategy, TrainState};
 /// Where the initial weights come from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Init {
-    /// A model directory in the hub layout (encoder-only checkpoints get a fresh head).
+    /// A model directory in the hub layout, or a hub id `OWNER/NAME[@REVISION][:SUBFOLDER]` (downloaded
+    /// through `sslpron-hub`); a checkpoint without the strategy's head gets a fresh one.
     Dir(PathBuf),
     /// A fresh model from a config JSON (see [`preset`]).
     Random(serde_json::Value),
@@ -262,10 +263,19 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
             Ok((json.clone(), ModelInfo { config: encoder, preprocessing: Preprocessing::default() }, model))
         }
         Init::Dir(dir) => {
-            let read = |name: &str| std::fs::read(dir.join(name)).map_err(err(dir.join(name).display()));
-            let (config_bytes, weights) = (read("config.json")?, read("model.safetensors")?);
-            let preprocessor = std::fs::read(dir.join("preprocessor_config.json")).ok();
-            let names = [dir.join("config.json"), dir.join("preprocessor_config.json"), dir.join("model.safetensors")].map(|p| p.display().to_string());
+            let read = |path: &Path| std::fs::read(path).map_err(err(path.display()));
+            let location = if dir.exists() {
+                sslpron_hub::local(dir)
+            } else {
+                // Not a local folder: a hub id, `OWNER/NAME[@REVISION][:SUBFOLDER]`.
+                sslpron_hub::resolve_model(&dir.display().to_string()).map_err(|e| e.to_string())?
+            };
+            let (config_bytes, weights) = (read(&location.config)?, read(&location.weights)?);
+            let preprocessor = match &location.preprocessor {
+                Some(path) => Some(read(path)?),
+                None => None,
+            };
+            let names = [&location.config, &location.dir.join("preprocessor_config.json"), &location.weights].map(|p| p.display().to_string());
             let files = ModelFiles {
                 config_name: &names[0],
                 config_json: &config_bytes,
@@ -274,15 +284,10 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
                 weights_name: &names[2],
                 weights: &weights,
             };
-            let (info, model, _) = sslpron_model::load(&files, device).map_err(|e| e.to_string())?;
-            if model.head_kind() != head {
-                return Err(format!(
-                    "{}: has a {:?} head, the {:?} strategy needs {:?} (starting a head afresh on a checkpoint is not supported yet)",
-                    names[2],
-                    model.head_kind(),
-                    strategy,
-                    head
-                ));
+            let wanted = head.expect("every strategy has a head");
+            let (info, model, report) = sslpron_model::load_for_training(&files, device, wanted).map_err(|e| e.to_string())?;
+            if !report.fresh.is_empty() {
+                eprintln!("trainer: note: {} has no {wanted:?} score head; starting one afresh ({})", names[2], report.fresh.join(", "));
             }
             let json = serde_json::from_slice(&config_bytes).map_err(|e| format!("{}: {e}", names[0]))?;
             Ok((json, info, model))

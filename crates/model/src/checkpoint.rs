@@ -14,6 +14,7 @@ use safetensors::tensor::{Dtype, TensorView};
 
 use crate::config::{EncoderConfig, Preprocessing};
 use crate::error::ModelError;
+use crate::layers::{dropout, linear};
 use crate::scorer::{HeadKind, ModelInfo, PronunciationModel, ScoreHead};
 use crate::ssl_encoder::SslEncoder;
 use crate::weights::{CheckpointSource, ParamName, ParamNames, RandomSource};
@@ -36,6 +37,8 @@ pub struct LoadReport {
     pub head: Option<HeadKind>,
     /// Tensors in the file that the model did not use (e.g. a pre-training quantizer).
     pub unused: Vec<String>,
+    /// Head tensors initialised afresh (only [`load_for_training`] does that).
+    pub fresh: Vec<String>,
 }
 
 const FIRST_CONV: &str = "feature_extractor.conv_layers.0.conv.weight";
@@ -47,6 +50,17 @@ const WEIGHT_NORM_ALIASES: [(&str, &str); 2] = [
 /// Loads config, preprocessing and weights. Missing tensors, shape mismatches and unreadable files are
 /// errors naming the file; unused tensors are reported, not fatal.
 pub fn load(files: &ModelFiles, device: &Device) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
+    load_with_head(files, device, None)
+}
+
+/// As [`load`], but the model gets the `wanted` score head whatever the checkpoint holds: its own
+/// when it has that head, else a fresh one (reusing a `*ForCTC` checkpoint's `lm_head` for CTC). For
+/// fine-tuning a plain hub encoder; the fresh tensors are listed in [`LoadReport::fresh`].
+pub fn load_for_training(files: &ModelFiles, device: &Device, wanted: HeadKind) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
+    load_with_head(files, device, Some(wanted))
+}
+
+fn load_with_head(files: &ModelFiles, device: &Device, wanted: Option<HeadKind>) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
     let config = EncoderConfig::from_json(files.config_name, files.config_json)?;
     let preprocessing = match files.preprocessor_json {
         Some(json) => Preprocessing::from_json(files.preprocessor_name, json)?,
@@ -71,6 +85,10 @@ pub fn load(files: &ModelFiles, device: &Device) -> Result<(ModelInfo, Pronuncia
     let has_score_predictor = names.iter().any(|n| n.starts_with("score_predictor."));
     let has_lm_head = lm_head_prefix.as_ref().is_some_and(|p| names.iter().any(|n| n.starts_with(p.as_str())));
     let head = has_score_predictor.then_some(if has_lm_head { HeadKind::Ctc } else { HeadKind::General });
+    // What is read from the file: the checkpoint's own head when it is the one wanted (or none is
+    // asked for); a `*ForCTC` lm_head also serves a fresh CTC head.
+    let keep_score_predictor = has_score_predictor && wanted.is_none_or(|w| Some(w) == head);
+    let keep_lm_head = has_lm_head && (if wanted.is_some() { wanted == Some(HeadKind::Ctc) } else { head == Some(HeadKind::Ctc) });
 
     let rename = |name: &str| -> Option<String> {
         if let Some(rest) = name.strip_prefix(encoder_prefix.as_str()) {
@@ -81,29 +99,47 @@ pub fn load(files: &ModelFiles, device: &Device) -> Result<(ModelInfo, Pronuncia
             let ours = WEIGHT_NORM_ALIASES.iter().find(|(alias, _)| *alias == rest).map_or(rest, |(_, canonical)| canonical);
             return Some(ours.to_string());
         }
-        if head == Some(HeadKind::Ctc) {
+        if keep_lm_head {
             if let Some(rest) = lm_head_prefix.as_ref().and_then(|p| name.strip_prefix(p.as_str())) {
                 return Some(format!("lm_head.{rest}"));
             }
         }
-        name.starts_with("score_predictor.").then(|| name.to_string())
+        (keep_score_predictor && name.starts_with("score_predictor.")).then(|| name.to_string())
     };
     // An encoder prefix of `` swallows every name: keep the head's names out of it.
     let rename_checked = |name: &str| -> Option<String> {
         if encoder_prefix.is_empty() && (name.starts_with("score_predictor.") || name.starts_with("lm_head.")) {
-            return (head.is_some() && name.starts_with("score_predictor.")).then(|| name.to_string());
+            return (keep_score_predictor && name.starts_with("score_predictor.")).then(|| name.to_string());
         }
         rename(name)
     };
     let mut src = CheckpointSource::new(files.weights_name, files.weights, device, rename_checked)?;
+    let mut fresh = RandomSource::new(device);
     let encoder = SslEncoder::new(&mut src, &config)?;
-    let score_head = match head {
-        Some(kind) => Some(ScoreHead::new(&mut src, &config, kind)?),
+    let score_head = match wanted.or(head) {
         None => None,
+        Some(kind) => {
+            let lm_head = match (kind, keep_lm_head) {
+                (HeadKind::General, _) => None,
+                (HeadKind::Ctc, true) => Some(linear(&mut src, "lm_head", config.hidden_size, config.vocab_size)?),
+                (HeadKind::Ctc, false) => Some(linear(&mut fresh, "lm_head", config.hidden_size, config.vocab_size)?),
+            };
+            let pooled = if kind == HeadKind::Ctc { config.vocab_size } else { config.hidden_size };
+            let score_predictor = if keep_score_predictor {
+                linear(&mut src, "score_predictor", pooled, 4)?
+            } else {
+                linear(&mut fresh, "score_predictor", pooled, 4)?
+            };
+            Some(ScoreHead { lm_head, final_dropout: dropout(config.final_dropout), score_predictor })
+        }
     };
-    let (names, unused) = src.finish()?;
+    let (mut names, unused) = src.finish()?;
+    let fresh_names = fresh.into_names();
+    let fresh: Vec<String> = fresh_names.0.iter().map(|n| n.name.clone()).collect();
+    names.0.extend(fresh_names.0);
     let model = PronunciationModel { encoder, head: score_head, names };
-    Ok((ModelInfo { config, preprocessing }, model, LoadReport { encoder_prefix, head, unused }))
+    let report = LoadReport { encoder_prefix, head: model.head_kind(), unused, fresh };
+    Ok((ModelInfo { config, preprocessing }, model, report))
 }
 
 /// A freshly initialised model of `config` with the given head (for training from scratch and tests).

@@ -16,7 +16,8 @@ pub mod ssl_encoder;
 pub mod weights;
 
 pub use checkpoint::{
-    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_seed_layout, export_seed_layout_of, load, random, seed_checkpoint_names,
+    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_seed_layout, export_seed_layout_of, load, load_for_training, random,
+    seed_checkpoint_names,
     to_safetensors,
 };
 pub use config::{EncoderConfig, Family, Preprocessing};

@@ -92,3 +92,48 @@ fn hub_wav2vec2_forctc_legacy_weight_norm() {
     assert_eq!(report.unused, ["lm_head.bias", "lm_head.weight"]);
     check("hub-wav2vec2-forctc", &info, &model, &["logits"]);
 }
+
+/// Fine-tuning a plain hub encoder: the encoder as in the file, a fresh General head.
+#[test]
+fn plain_encoder_gets_a_fresh_head_for_training() {
+    let bytes = model_bytes("hub-wavlm-model");
+    let files = sslpron_model::ModelFiles {
+        config_name: "config.json",
+        config_json: &bytes.config,
+        preprocessor_name: "preprocessor_config.json",
+        preprocessor_json: bytes.preprocessor.as_deref(),
+        weights_name: "model.safetensors",
+        weights: &bytes.weights,
+    };
+    let (info, model, report) = sslpron_model::load_for_training(&files, &Device::flex(), sslpron_model::HeadKind::General).unwrap();
+    assert_eq!(report.fresh, ["score_predictor.weight", "score_predictor.bias"]);
+    assert_eq!(model.head_kind(), Some(sslpron_model::HeadKind::General));
+    check("hub-wavlm-model", &info, &model, &["scores"]);
+}
+
+/// A hub `*ForCTC` checkpoint for the CTC strategy: its lm_head is kept (logits match transformers),
+/// the score predictor is fresh.
+#[test]
+fn forctc_checkpoint_keeps_its_lm_head_for_ctc_training() {
+    let bytes = model_bytes("hub-wav2vec2-forctc");
+    let files = sslpron_model::ModelFiles {
+        config_name: "config.json",
+        config_json: &bytes.config,
+        preprocessor_name: "preprocessor_config.json",
+        preprocessor_json: bytes.preprocessor.as_deref(),
+        weights_name: "model.safetensors",
+        weights: &bytes.weights,
+    };
+    let (info, model, report) = sslpron_model::load_for_training(&files, &Device::flex(), sslpron_model::HeadKind::Ctc).unwrap();
+    assert_eq!(report.fresh, ["score_predictor.weight", "score_predictor.bias"]);
+    assert!(report.unused.is_empty(), "{:?}", report.unused);
+    // Scores come from a fresh predictor; logits and hidden states must match.
+    let device = Device::flex();
+    for clip in CLIPS {
+        let reference = reference("hub-wav2vec2-forctc", clip);
+        let ours = run_model(&model, &clip_input(&info, clip), &device);
+        for (name, err) in compare(&ours, &reference) {
+            assert!(err <= TOLERANCE, "hub-wav2vec2-forctc/{clip}: `{name}` differs by {err:e}");
+        }
+    }
+}
