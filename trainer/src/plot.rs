@@ -111,7 +111,7 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
     let span = (PLOT_SIDE - 1) as f64;
     // Score -> pixel centre; y grows downwards in the image.
     let to_x = |v: f64| px + v / SCORE_MAX * span;
-    let to_y = |v: f64| py + v / SCORE_MAX * span;
+    let to_y = |v: f64| py + (1.0 - v / SCORE_MAX) * span;
 
     // Grid lines every 2 points, the frame, and tick labels.
     for k in 0..=5 {
