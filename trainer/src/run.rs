@@ -14,6 +14,8 @@ use sslpron_model::{EncoderConfig, HeadKind, ModelFiles, ModelInfo, Preprocessin
 
 use crate::data::{Corpus, CorpusOptions, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
+use crate::plot::{Panel, scatter_png};
+use crate::report::{ASPECTS, EvalReport};
 use crate::step::{OptimSettings, Strategy, TrainState};
 
 /// Where the initial weights come from.
@@ -92,7 +94,8 @@ const LATEST: &str = "latest";
 
 /// Runs training from scratch; returns one report per epoch. Progress goes to stderr, metrics to
 /// `output/metrics.jsonl`, the model (seed layout) to `output/model/` after every epoch, and a full
-/// checkpoint (model, optimiser, progress) to `output/checkpoints/` that [`resume`] continues from.
+/// checkpoint (model, optimiser, progress) to `output/checkpoints/` that [`resume`] continues from. At
+/// the end, with a dev split: `report.json`, `report.txt` and `dev_scatter.png`.
 pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, String> {
     std::fs::create_dir_all(&config.output).map_err(err(config.output.display()))?;
     write_atomically(&config.output.join("run.json"), &serde_json::to_vec_pretty(config).expect("json"))?;
@@ -213,6 +216,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         write_atomically(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
         export(state.model(), &info, &config_json, &config.output.join("model"))?;
     }
+    final_report(state.model(), &dev, &dev_audio, device, &config.output)?;
     Ok(reports)
 }
 
@@ -295,14 +299,11 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
     }
 }
 
-/// Pearson r and MSE per score on `utts`, one utterance at a time (no padding).
-pub fn evaluate(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32>], device: &Device) -> Result<(Vec<f64>, Vec<f64>), String> {
-    if utts.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
+/// Predicted and human scores of `utts` (`[aspect][utterance]`), one utterance at a time (no padding).
+pub fn predict(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32>], device: &Device) -> Result<([Vec<f64>; 4], [Vec<f64>; 4]), String> {
     let model = model.valid();
     let inference = device.clone().inner();
-    let (mut predicted, mut human) = (vec![Vec::new(); 4], vec![Vec::new(); 4]);
+    let (mut predicted, mut human): ([Vec<f64>; 4], [Vec<f64>; 4]) = Default::default();
     for (utt, samples) in utts.iter().zip(audio) {
         let input = Tensor::<1>::from_floats(samples.as_slice(), &inference).unsqueeze_dim::<2>(0);
         let scores = model.score(input, "model").map_err(|e| format!("{}: {e}", utt.wav.display()))?;
@@ -311,9 +312,32 @@ pub fn evaluate(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32
             human[k].push(utt.labels[k] as f64);
         }
     }
+    Ok((predicted, human))
+}
+
+/// Pearson r and MSE per score on `utts` (empty when there are none).
+pub fn evaluate(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32>], device: &Device) -> Result<(Vec<f64>, Vec<f64>), String> {
+    if utts.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let (predicted, human) = predict(model, utts, audio, device)?;
     let pearson = (0..4).map(|k| metrics::pearson(&predicted[k], &human[k])).collect();
     let mse = (0..4).map(|k| metrics::mse(&predicted[k], &human[k])).collect();
     Ok((pearson, mse))
+}
+
+/// The final report on the dev split: `report.json`, `report.txt` (printed too) and `dev_scatter.png`.
+fn final_report(model: &PronunciationModel, dev: &[Utterance], audio: &[Vec<f32>], device: &Device, output: &Path) -> Result<(), String> {
+    if dev.is_empty() {
+        return Ok(());
+    }
+    let (predicted, human) = predict(model, dev, audio, device)?;
+    let report = EvalReport::compute("dev", human.each_ref().map(Vec::as_slice), predicted.each_ref().map(Vec::as_slice));
+    report.write(output)?;
+    eprintln!("{}", report.table());
+    let panels: Vec<Panel> =
+        (0..4).map(|k| Panel { title: ASPECTS[k], human: &human[k], predicted: &predicted[k] }).collect();
+    scatter_png(&panels, &output.join("dev_scatter.png"))
 }
 
 /// Writes `model.safetensors` (seed layout), `config.json` and `preprocessor_config.json` into `dir`,

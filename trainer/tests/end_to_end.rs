@@ -1,5 +1,6 @@
-//! A whole (tiny) training run on the fixture corpus on the CPU device: the loss falls, metrics are
-//! logged per epoch, and the exported checkpoint (seed layout) loads and scores like any model directory.
+//! A whole (tiny) training run on the fixture corpus on the CPU device: the loss falls, dev metrics are
+//! logged per epoch, the final report and scatter plot are written, and the exported checkpoint (seed
+//! layout) loads and scores like any model directory.
 
 use std::path::PathBuf;
 
@@ -13,10 +14,13 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let output = std::env::temp_dir().join(format!("sslpron-trainer-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&output);
+    std::fs::create_dir_all(&output).unwrap();
+    let dev_speakers = output.join("dev-speakers.txt");
+    std::fs::write(&dev_speakers, "1012\n").unwrap();
     let config = RunConfig {
         data: root.join("tests/fixtures/corpus-tiny"),
         labels: None,
-        dev_speakers: None,
+        dev_speakers: Some(dev_speakers),
         allow_missing_dev_speakers: false,
         strategy: Strategy::General,
         init: Init::Random(preset("tiny").unwrap()),
@@ -37,6 +41,12 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
 
     let metrics = std::fs::read_to_string(output.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 4, "{metrics}");
+    assert!(reports.iter().all(|r| r.dev_pearson.len() == 4 && r.dev_mse.len() == 4), "dev metrics every epoch");
+    // The final report on the dev speaker (2 utterances) and its scatter plot.
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(output.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["utterances"], 2);
+    assert!(std::fs::read_to_string(output.join("report.txt")).unwrap().contains("fluency"));
+    assert!(std::fs::read(output.join("dev_scatter.png")).unwrap().starts_with(b"\x89PNG"));
 
     let dir = output.join("model");
     let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
