@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use sslpron_model::{HeadKind, ModelFiles};
+use sslpron_model::HeadKind;
 use trainer::step::{OptimSettings, Strategy, TrainState};
 
 fn main() {
@@ -18,20 +18,10 @@ fn main() {
     };
     let (batch, repeats): (usize, usize) = (batch.parse().unwrap(), repeats.parse().unwrap());
     let samples = (seconds.parse::<f64>().unwrap() * 16_000.0) as usize;
-    let dir = std::path::Path::new(dir);
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()));
-    let (config, weights) = (read("config.json"), read("model.safetensors"));
-    let files = ModelFiles {
-        config_name: "config.json",
-        config_json: &config,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: None,
-        weights_name: "model.safetensors",
-        weights: &weights,
-    };
+    let bytes = sslpron_hub::local(std::path::Path::new(dir)).read().unwrap_or_else(|e| panic!("{e}"));
     let device = Device::flex().autodiff();
     device.seed(0);
-    let (_, model, _) = sslpron_model::load_for_training(&files, &device, HeadKind::General).expect("model loads");
+    let (_, model, _) = sslpron_model::load_for_training(&bytes.files(), &device, HeadKind::General).expect("model loads");
     let mut state = TrainState::new(model, Strategy::General, OptimSettings::default());
     let mut times = Vec::new();
     for i in 0..=repeats {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use sslpron_audio::PrepareOptions;
-use sslpron_model::{EncoderConfig, HeadKind, ModelFiles, ModelInfo, Preprocessing, PronunciationModel};
+use sslpron_model::{EncoderConfig, HeadKind, ModelInfo, Preprocessing, PronunciationModel};
 
 use crate::data::{Corpus, CorpusOptions, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
@@ -267,33 +267,20 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
             Ok((json.clone(), ModelInfo { config: encoder, preprocessing: Preprocessing::default() }, model))
         }
         Init::Dir(dir) => {
-            let read = |path: &Path| std::fs::read(path).map_err(err(path.display()));
             let location = if dir.exists() {
                 sslpron_hub::local(dir)
             } else {
                 // Not a local folder: a hub id, `OWNER/NAME[@REVISION][:SUBFOLDER]`.
                 sslpron_hub::resolve_model(&dir.display().to_string()).map_err(|e| e.to_string())?
             };
-            let (config_bytes, weights) = (read(&location.config)?, read(&location.weights)?);
-            let preprocessor = match &location.preprocessor {
-                Some(path) => Some(read(path)?),
-                None => None,
-            };
-            let names = [&location.config, &location.dir.join("preprocessor_config.json"), &location.weights].map(|p| p.display().to_string());
-            let files = ModelFiles {
-                config_name: &names[0],
-                config_json: &config_bytes,
-                preprocessor_name: &names[1],
-                preprocessor_json: preprocessor.as_deref(),
-                weights_name: &names[2],
-                weights: &weights,
-            };
+            let bytes = location.read()?;
+            let files = bytes.files();
             let wanted = head.expect("every strategy has a head");
             let (info, model, report) = sslpron_model::load_for_training(&files, device, wanted).map_err(|e| e.to_string())?;
             if !report.fresh.is_empty() {
-                eprintln!("trainer: note: {} has no {wanted:?} score head; starting one afresh ({})", names[2], report.fresh.join(", "));
+                eprintln!("trainer: note: {} has no {wanted:?} score head; starting one afresh ({})", bytes.weights_name, report.fresh.join(", "));
             }
-            let json = serde_json::from_slice(&config_bytes).map_err(|e| format!("{}: {e}", names[0]))?;
+            let json = serde_json::from_slice(&bytes.config).map_err(|e| format!("{}: {e}", bytes.config_name))?;
             Ok((json, info, model))
         }
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use burn::prelude::*;
 use sslpron_audio::PrepareOptions;
 use sslpron_hub::{HubError, ModelLocation};
-use sslpron_model::{LoadReport, ModelFiles, ModelInfo, PronunciationModel};
+use sslpron_model::{LoadReport, ModelInfo, PronunciationModel};
 
 /// A loaded model and where it came from.
 pub struct LoadedModel {
@@ -44,31 +44,10 @@ pub fn locate(spec: &Path) -> Result<ModelLocation, String> {
 
 pub fn load(spec: &Path, device: Device) -> Result<LoadedModel, String> {
     let location = locate(spec)?;
-    let config_path = location.config;
-    let weights_path = location.weights;
-    let preprocessor_path = location.preprocessor.clone().unwrap_or_else(|| location.dir.join("preprocessor_config.json"));
-    let config_json = read(&config_path)?;
-    let weights = read(&weights_path)?;
-    let preprocessor_json = match &location.preprocessor {
-        Some(path) => Some(read(path)?),
-        None => None,
-    };
-    let (config_name, weights_name, preprocessor_name) = (
-        config_path.display().to_string(),
-        weights_path.display().to_string(),
-        preprocessor_path.display().to_string(),
-    );
-    let files = ModelFiles {
-        config_name: &config_name,
-        config_json: &config_json,
-        preprocessor_name: &preprocessor_name,
-        preprocessor_json: preprocessor_json.as_deref(),
-        weights_name: &weights_name,
-        weights: &weights,
-    };
-    let (info, model, report) = sslpron_model::load(&files, &device).map_err(|e| e.to_string())?;
-    warn_unused(&weights_name, &report);
-    Ok(LoadedModel { info, model, weights_path, device })
+    let bytes = location.read()?;
+    let (info, model, report) = sslpron_model::load(&bytes.files(), &device).map_err(|e| e.to_string())?;
+    warn_unused(&bytes.weights_name, &report);
+    Ok(LoadedModel { info, model, weights_path: location.weights, device })
 }
 
 fn warn_unused(file: &str, report: &LoadReport) {

@@ -97,14 +97,7 @@ fn hub_wav2vec2_forctc_legacy_weight_norm() {
 #[test]
 fn plain_encoder_gets_a_fresh_head_for_training() {
     let bytes = model_bytes("hub-wavlm-model");
-    let files = sslpron_model::ModelFiles {
-        config_name: "config.json",
-        config_json: &bytes.config,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: bytes.preprocessor.as_deref(),
-        weights_name: "model.safetensors",
-        weights: &bytes.weights,
-    };
+    let files = bytes.files();
     let (info, model, report) = sslpron_model::load_for_training(&files, &Device::flex(), sslpron_model::HeadKind::General).unwrap();
     assert_eq!(report.fresh, ["score_predictor.weight", "score_predictor.bias"]);
     assert_eq!(model.head_kind(), Some(sslpron_model::HeadKind::General));
@@ -116,14 +109,7 @@ fn plain_encoder_gets_a_fresh_head_for_training() {
 #[test]
 fn forctc_checkpoint_keeps_its_lm_head_for_ctc_training() {
     let bytes = model_bytes("hub-wav2vec2-forctc");
-    let files = sslpron_model::ModelFiles {
-        config_name: "config.json",
-        config_json: &bytes.config,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: bytes.preprocessor.as_deref(),
-        weights_name: "model.safetensors",
-        weights: &bytes.weights,
-    };
+    let files = bytes.files();
     let (info, model, report) = sslpron_model::load_for_training(&files, &Device::flex(), sslpron_model::HeadKind::Ctc).unwrap();
     assert_eq!(report.fresh, ["score_predictor.weight", "score_predictor.bias"]);
     assert!(report.unused.is_empty(), "{:?}", report.unused);

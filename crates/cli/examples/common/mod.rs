@@ -3,20 +3,11 @@
 
 use burn::prelude::*;
 use sslpron_audio::{PrepareOptions, prepare_wav};
-use sslpron_model::{ModelFiles, ModelInfo, PronunciationModel};
+use sslpron_model::{ModelInfo, PronunciationModel};
 
 pub fn load_dir(dir: &std::path::Path, device: &Device) -> (ModelInfo, PronunciationModel) {
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()));
-    let (config, weights) = (read("config.json"), read("model.safetensors"));
-    let files = ModelFiles {
-        config_name: "config.json",
-        config_json: &config,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: None,
-        weights_name: "model.safetensors",
-        weights: &weights,
-    };
-    let (info, model, _) = sslpron_model::load(&files, device).expect("model loads");
+    let bytes = sslpron_hub::local(dir).read().unwrap_or_else(|e| panic!("{e}"));
+    let (info, model, _) = sslpron_model::load(&bytes.files(), device).expect("model loads");
     (info, model)
 }
 

@@ -61,16 +61,21 @@ pub fn model_bytes(kind: &str) -> ModelBytes {
     }
 }
 
+impl ModelBytes {
+    pub fn files(&self) -> ModelFiles<'_> {
+        ModelFiles {
+            config_name: "config.json",
+            config_json: &self.config,
+            preprocessor_name: "preprocessor_config.json",
+            preprocessor_json: self.preprocessor.as_deref(),
+            weights_name: "model.safetensors",
+            weights: &self.weights,
+        }
+    }
+}
+
 pub fn load_from(bytes: &ModelBytes, device: &Device) -> (ModelInfo, PronunciationModel, LoadReport) {
-    let files = ModelFiles {
-        config_name: "config.json",
-        config_json: &bytes.config,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: bytes.preprocessor.as_deref(),
-        weights_name: "model.safetensors",
-        weights: &bytes.weights,
-    };
-    sslpron_model::load(&files, device).unwrap_or_else(|e| panic!("load failed: {e}"))
+    sslpron_model::load(&bytes.files(), device).unwrap_or_else(|e| panic!("load failed: {e}"))
 }
 
 /// Rewrites one tensor of a safetensors file (for the sensitivity tests).
