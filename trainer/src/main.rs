@@ -45,6 +45,21 @@ struct Args {
     batch_size: usize,
     #[arg(long, default_value_t = 1e-5)]
     lr: f64,
+    /// Linear warm-up steps before the linear decay (the seed: 0).
+    #[arg(long, default_value_t = 0)]
+    warmup_steps: usize,
+    /// AdamW decoupled weight decay (the seed: 0).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    #[arg(long, default_value_t = 1e-8)]
+    adam_epsilon: f32,
+    #[arg(long, default_value_t = 0.9)]
+    adam_beta1: f32,
+    #[arg(long, default_value_t = 0.999)]
+    adam_beta2: f32,
+    /// Global gradient-norm clipping (the seed: 1.0); 0 turns it off.
+    #[arg(long, default_value_t = 1.0)]
+    max_grad_norm: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     #[arg(long, default_value = "runs/latest")]
@@ -133,7 +148,14 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
         lr: args.lr,
         seed: args.seed,
         output: args.output.clone(),
-        optim: OptimSettings::default(),
+        warmup_steps: args.warmup_steps,
+        optim: OptimSettings {
+            beta_1: args.adam_beta1,
+            beta_2: args.adam_beta2,
+            epsilon: args.adam_epsilon,
+            weight_decay: args.weight_decay,
+            max_grad_norm: (args.max_grad_norm > 0.0).then_some(args.max_grad_norm),
+        },
         seed_compat: args.seed_compat,
     };
     let reports = run(&config, &device)?;

@@ -42,6 +42,9 @@ pub struct RunConfig {
     pub epochs: usize,
     pub batch_size: usize,
     pub lr: f64,
+    /// Steps of linear warm-up from 0 to `lr` before the linear decay (the seed uses none).
+    #[serde(default)]
+    pub warmup_steps: usize,
     pub seed: u64,
     pub output: PathBuf,
     pub optim: OptimSettings,
@@ -182,8 +185,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
             let input = Tensor::<1>::from_floats(padded.values.as_slice(), device).reshape([padded.batch_size(), padded.max_len]);
             let labels: Vec<f32> = batch.iter().flat_map(|&i| train[i].labels).collect();
             let labels = Tensor::<1>::from_floats(labels.as_slice(), device).reshape([batch.len(), 4]);
-            // The seed's schedule: linear decay from lr to 0 over all steps, no warm-up.
-            let lr = config.lr * (1.0 - steps_done as f64 / total_steps as f64);
+            let lr = learning_rate(config.lr, config.warmup_steps, steps_done, total_steps);
             let lengths = (!config.seed_compat).then_some(padded.lengths.as_slice());
             let report = state.step(input, lengths, labels, lr);
             loss_sum += report.loss;
@@ -218,6 +220,16 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
     }
     final_report(state.model(), &dev, &dev_audio, device, &config.output)?;
     Ok(reports)
+}
+
+/// The seed's schedule: linear decay from `peak` to 0 over all steps; with `warmup` steps, a linear
+/// ramp from 0 first (transformers' `get_linear_schedule_with_warmup`). A function of the step alone, so
+/// a resumed run continues it exactly.
+pub fn learning_rate(peak: f64, warmup: usize, step: usize, total: usize) -> f64 {
+    if step < warmup {
+        return peak * step as f64 / warmup.max(1) as f64;
+    }
+    peak * (total.saturating_sub(step)) as f64 / total.saturating_sub(warmup).max(1) as f64
 }
 
 /// Writes `checkpoints/epoch-NNNN/` in full under a temporary name, renames it into place, then points
@@ -345,4 +357,22 @@ pub fn export(model: &PronunciationModel, info: &ModelInfo, config_json: &serde_
         write_atomically(&dir.join(name), &bytes)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::learning_rate;
+
+    #[test]
+    fn schedule_is_linear_decay_with_optional_warmup() {
+        // No warm-up: 1e-5 at step 0, half at the middle, 0 at the end.
+        assert_eq!(learning_rate(1e-5, 0, 0, 100), 1e-5);
+        assert!((learning_rate(1e-5, 0, 50, 100) - 5e-6).abs() < 1e-18);
+        assert_eq!(learning_rate(1e-5, 0, 100, 100), 0.0);
+        // 10 warm-up steps: ramps 0 -> peak, then decays over the 90 remaining.
+        assert_eq!(learning_rate(1.0, 10, 0, 100), 0.0);
+        assert!((learning_rate(1.0, 10, 5, 100) - 0.5).abs() < 1e-12);
+        assert_eq!(learning_rate(1.0, 10, 10, 100), 1.0);
+        assert!((learning_rate(1.0, 10, 55, 100) - 0.5).abs() < 1e-12);
+    }
 }
