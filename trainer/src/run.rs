@@ -14,7 +14,7 @@ use sslpron_model::{EncoderConfig, HeadKind, ModelInfo, Preprocessing, Pronuncia
 
 use crate::data::{Corpus, CorpusOptions, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
-use crate::plot::{Panel, scatter_png};
+use crate::plot::{Panel, scatter_png, write_atomic};
 use crate::report::{ASPECTS, EvalReport};
 use crate::step::{OptimSettings, Strategy, TrainState};
 
@@ -101,7 +101,7 @@ const LATEST: &str = "latest";
 /// the end, with a dev split: `report.json`, `report.txt` and `dev_scatter.png`.
 pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, String> {
     std::fs::create_dir_all(&config.output).map_err(err(config.output.display()))?;
-    write_atomically(&config.output.join("run.json"), &serde_json::to_vec_pretty(config).expect("json"))?;
+    write_atomic(&config.output.join("run.json"), &serde_json::to_vec_pretty(config).expect("json"))?;
     train(config, device, None)
 }
 
@@ -215,7 +215,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         let progress = Progress { epochs_done: epoch + 1, steps_done, reports: reports.clone() };
         save_checkpoint(&config.output, &state, &info, &config_json, &progress)?;
         let lines: Vec<String> = reports.iter().map(|r| serde_json::to_string(r).expect("json")).collect();
-        write_atomically(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
+        write_atomic(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
         export(state.model(), &info, &config_json, &config.output.join("model"))?;
     }
     final_report(state.model(), &dev, &dev_audio, device, &config.output)?;
@@ -248,11 +248,11 @@ fn save_checkpoint(
     let _ = std::fs::remove_dir_all(&temp);
     export(state.model(), info, config_json, &temp)?;
     state.save_optimizer(&temp.join("optimizer.bpk"))?;
-    write_atomically(&temp.join("state.json"), &serde_json::to_vec_pretty(progress).expect("json"))?;
+    write_atomic(&temp.join("state.json"), &serde_json::to_vec_pretty(progress).expect("json"))?;
     let dir = root.join(&name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&temp, &dir).map_err(err(dir.display()))?;
-    write_atomically(&root.join(LATEST), name.as_bytes())?;
+    write_atomic(&root.join(LATEST), name.as_bytes())?;
     for entry in std::fs::read_dir(&root).map_err(err(root.display()))?.flatten() {
         let file_name = entry.file_name().to_string_lossy().to_string();
         if file_name.starts_with("epoch-") && file_name != name {
@@ -260,13 +260,6 @@ fn save_checkpoint(
         }
     }
     Ok(())
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&temp, bytes).map_err(err(temp.display()))?;
-    std::fs::rename(&temp, path).map_err(err(path.display()))
 }
 
 fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(serde_json::Value, ModelInfo, PronunciationModel), String> {
@@ -354,7 +347,7 @@ pub fn export(model: &PronunciationModel, info: &ModelInfo, config_json: &serde_
         ("config.json", serde_json::to_vec_pretty(config_json).expect("json")),
         ("preprocessor_config.json", serde_json::to_vec_pretty(&preprocessor).expect("json")),
     ] {
-        write_atomically(&dir.join(name), &bytes)?;
+        write_atomic(&dir.join(name), &bytes)?;
     }
     Ok(())
 }
