@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod metrics;
+pub mod phone_ctc;
 pub mod plot;
 pub mod report;
 pub mod run;

@@ -1,11 +1,12 @@
 //! `cargo run -p trainer --release -- [OPTIONS]`: fine-tunes an SSL encoder for pronunciation scoring
 //! with the seed's recipe (General, Freeze or CTC) on Speechocean762.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn::prelude::Device;
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 use trainer::run::{Init, RunConfig, preset, resume, run};
 use trainer::step::{OptimSettings, Strategy};
 
@@ -14,7 +15,13 @@ const DEFAULT_DATA: &str = "data/speechocean762";
 
 #[derive(Parser)]
 #[command(name = "trainer", about = "Fine-tune Wav2Vec2 / HuBERT / WavLM for pronunciation scoring (SSL-FT-PRON recipe)")]
+// A flag given twice (config file, then command line) takes the later value.
+#[command(args_override_self = true)]
 struct Args {
+    /// JSON object of options by flag name (`{"strategy": "freeze", "epochs": 30, "seed-compat": true}`);
+    /// flags on the command line override it. Paths in it are relative to the working directory.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Corpus root in Speechocean762's layout (train/, test/, WAVE/, resource/). Default: $SSLPRON_DATA, else data/speechocean762.
     #[arg(long)]
     data: Option<PathBuf>,
@@ -43,6 +50,13 @@ struct Args {
     epochs: usize,
     #[arg(long, default_value_t = 4)]
     batch_size: usize,
+    /// Batches whose gradients are summed before one optimiser step (effective batch = batch-size × this).
+    #[arg(long, default_value_t = 1)]
+    grad_accum: usize,
+    /// Weight of a phone-level CTC loss on the canonical phones (resource/text-phone), added to the
+    /// score loss; 0 = off (the seed). Its head and phone vocabulary are saved beside the model.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    ctc_weight: f64,
     #[arg(long, default_value_t = 1e-5)]
     lr: f64,
     /// Linear warm-up steps before the linear decay (the seed: 0).
@@ -83,7 +97,14 @@ enum StrategyArg {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let argv = match expand_config(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(e) => {
+            eprintln!("trainer: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let args = Args::parse_from(argv);
     let data = args
         .data
         .clone()
@@ -157,10 +178,57 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
             max_grad_norm: (args.max_grad_norm > 0.0).then_some(args.max_grad_norm),
         },
         seed_compat: args.seed_compat,
+        ctc_weight: args.ctc_weight,
+        grad_accum: args.grad_accum.max(1),
     };
+    if !(config.ctc_weight >= 0.0 && config.ctc_weight.is_finite()) {
+        return Err(format!("--ctc-weight must be a finite number >= 0, not {}", config.ctc_weight));
+    }
     let reports = run(&config, &device)?;
     print_reports(&reports, &args.output);
     Ok(())
+}
+
+/// Replaces `--config FILE` by the options the file holds, placed before the command line's own so that
+/// those override them. Keys are flag names (`batch-size` or `batch_size`); `true` sets a switch,
+/// `false` and `null` leave it out. Unknown keys and nested values are errors naming the file.
+fn expand_config(argv: Vec<OsString>) -> Result<Vec<OsString>, String> {
+    let mut rest = Vec::with_capacity(argv.len());
+    let mut file = None;
+    let mut args = argv.into_iter();
+    let program = args.next().unwrap_or_else(|| "trainer".into());
+    while let Some(arg) = args.next() {
+        match arg.to_str() {
+            Some("--config") => file = Some(PathBuf::from(args.next().ok_or("--config needs a file")?)),
+            Some(s) if s.starts_with("--config=") => file = Some(PathBuf::from(&s["--config=".len()..])),
+            _ => rest.push(arg),
+        }
+    }
+    let mut out = vec![program];
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: not valid JSON: {e}", path.display()))?;
+        let serde_json::Value::Object(options) = json else {
+            return Err(format!("{}: expected a JSON object of options by flag name", path.display()));
+        };
+        let known: Vec<String> =
+            Args::command().get_arguments().filter_map(|a| a.get_long().map(str::to_string)).filter(|l| l != "config").collect();
+        for (key, value) in options {
+            let flag = key.replace('_', "-");
+            if !known.contains(&flag) {
+                return Err(format!("{}: unknown option `{key}` (known: {})", path.display(), known.join(", ")));
+            }
+            match value {
+                serde_json::Value::Bool(true) => out.push(format!("--{flag}").into()),
+                serde_json::Value::Bool(false) | serde_json::Value::Null => {}
+                serde_json::Value::String(v) => out.extend([format!("--{flag}").into(), v.into()]),
+                serde_json::Value::Number(v) => out.extend([format!("--{flag}").into(), v.to_string().into()]),
+                _ => return Err(format!("{}: option `{key}` must be a string, number or boolean", path.display())),
+            }
+        }
+    }
+    out.extend(rest);
+    Ok(out)
 }
 
 fn print_reports(reports: &[trainer::run::EpochReport], output: &std::path::Path) {

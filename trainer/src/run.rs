@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use sslpron_audio::PrepareOptions;
 use sslpron_model::{EncoderConfig, HeadKind, ModelInfo, Preprocessing, PronunciationModel};
 
-use crate::data::{Corpus, CorpusOptions, SpeakerList, Utterance, batches, pad_batch};
+use crate::data::{Corpus, CorpusOptions, PhoneVocab, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
 use crate::plot::{Panel, scatter_png, write_atomic};
 use crate::report::{ASPECTS, EvalReport};
-use crate::step::{OptimSettings, Strategy, TrainState};
+use crate::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+use crate::step::{Batch, OptimSettings, Strategy, TrainState};
 
 /// Where the initial weights come from.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,6 +51,16 @@ pub struct RunConfig {
     pub optim: OptimSettings,
     /// Zero padding without lengths, as the seed (pollutes GroupNorm and mean pooling).
     pub seed_compat: bool,
+    /// Weight of the phone-level CTC objective added to the score loss (0: off, the seed's recipe).
+    #[serde(default)]
+    pub ctc_weight: f64,
+    /// Batches whose gradients are summed (each loss scaled by 1/n) before one optimiser step.
+    #[serde(default = "one")]
+    pub grad_accum: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// Dev metrics of one epoch.
@@ -57,6 +68,9 @@ pub struct RunConfig {
 pub struct EpochReport {
     pub epoch: usize,
     pub train_loss: f64,
+    /// Mean phone CTC loss of the epoch, when that objective is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_ctc_loss: Option<f64>,
     pub seconds: f64,
     /// Pearson r per score (accuracy, fluency, prosody, total); empty without a dev split.
     pub dev_pearson: Vec<f64>,
@@ -139,21 +153,51 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         None => (all, Vec::new()),
     };
 
-    let (config_json, info, model, progress) = match checkpoint {
+    let phones_wanted = config.ctc_weight > 0.0;
+    let (config_json, info, model, phone_ctc, progress) = match checkpoint {
         None => {
             // A fresh model's weights are the first draws of the run's seed.
             device.seed(config.seed);
             let (json, info, model) = initial_model(&config.init, config.strategy, device)?;
-            (json, info, model, Progress { epochs_done: 0, steps_done: 0, reports: Vec::new() })
+            let phone_ctc = match phones_wanted {
+                true => {
+                    let vocab = PhoneVocab::from_utterances(&train, false);
+                    Some((PhoneHead::random(info.config.hidden_size, vocab.len(), device), vocab))
+                }
+                false => None,
+            };
+            (json, info, model, phone_ctc, Progress { epochs_done: 0, steps_done: 0, reports: Vec::new() })
         }
         Some(dir) => {
             let (json, info, model) = initial_model(&Init::Dir(dir.to_path_buf()), config.strategy, device)?;
+            let phone_ctc = match phones_wanted {
+                true => {
+                    let vocab = PhoneVocab::load(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
+                    let head = PhoneHead::load(&dir.join(PHONE_HEAD_FILE), info.config.hidden_size, vocab.len(), device)?;
+                    Some((head, vocab))
+                }
+                false => None,
+            };
             let state = dir.join("state.json");
             let progress: Progress = serde_json::from_slice(&std::fs::read(&state).map_err(err(state.display()))?)
                 .map_err(|e| format!("{}: {e}", state.display()))?;
             eprintln!("trainer: resuming after epoch {} from {}", progress.epochs_done, dir.display());
-            (json, info, model, progress)
+            (json, info, model, phone_ctc, progress)
         }
+    };
+    // CTC targets of every training utterance (phones outside a resumed run's vocabulary are an error).
+    let (phone_targets, vocab) = match &phone_ctc {
+        Some((_, vocab)) => {
+            let targets: Vec<Vec<usize>> = train.iter().map(|u| vocab.encode(u)).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+            if targets.iter().all(Vec::is_empty) {
+                return Err(format!(
+                    "--ctc-weight needs canonical phones, and no training utterance of {} has any (resource/text-phone or the words' phones in scores.json)",
+                    config.data.display()
+                ));
+            }
+            (targets, Some(vocab.clone()))
+        }
+        None => (Vec::new(), None),
     };
     let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
     let load = |utts: &[Utterance]| -> Result<Vec<Vec<f32>>, String> {
@@ -164,10 +208,14 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
     let lengths: Vec<usize> = train_audio.iter().map(Vec::len).collect();
 
     let mut state = TrainState::new(model, config.strategy, config.optim);
+    if let Some((head, _)) = phone_ctc {
+        state = state.with_phone_ctc(head, config.ctc_weight);
+    }
     if let Some(dir) = checkpoint {
         state.load_optimizer(&dir.join("optimizer.bpk"))?;
     }
-    let steps_per_epoch = lengths.len().div_ceil(config.batch_size);
+    let accum = config.grad_accum.max(1);
+    let steps_per_epoch = lengths.len().div_ceil(config.batch_size).div_ceil(accum);
     let total_steps = (steps_per_epoch * config.epochs).max(1);
     let Progress { epochs_done, mut steps_done, mut reports } = progress;
     let started = Instant::now();
@@ -177,28 +225,49 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         // draws exactly what the uninterrupted one did.
         device.seed(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
         let epoch_start = Instant::now();
-        let mut loss_sum = 0.0;
+        let (mut loss_sum, mut ctc_sum, mut ctc_batches) = (0.0, 0.0, 0usize);
         let order = batches(&lengths, config.batch_size, config.seed, epoch as u64);
-        for (b, batch) in order.iter().enumerate() {
-            let samples: Vec<&[f32]> = batch.iter().map(|&i| train_audio[i].as_slice()).collect();
-            let padded = pad_batch(&samples);
-            let input = Tensor::<1>::from_floats(padded.values.as_slice(), device).reshape([padded.batch_size(), padded.max_len]);
-            let labels: Vec<f32> = batch.iter().flat_map(|&i| train[i].labels).collect();
-            let labels = Tensor::<1>::from_floats(labels.as_slice(), device).reshape([batch.len(), 4]);
-            let lr = learning_rate(config.lr, config.warmup_steps, steps_done, total_steps);
-            let lengths = (!config.seed_compat).then_some(padded.lengths.as_slice());
-            let report = state.step(input, lengths, labels, lr);
-            loss_sum += report.loss;
+        // `accum` batches per optimiser step; the last group of an epoch may be smaller.
+        for (g, group) in order.chunks(accum).enumerate() {
+            let mut grads = None;
+            for batch in group {
+                let samples: Vec<&[f32]> = batch.iter().map(|&i| train_audio[i].as_slice()).collect();
+                let padded = pad_batch(&samples);
+                let input = Tensor::<1>::from_floats(padded.values.as_slice(), device).reshape([padded.batch_size(), padded.max_len]);
+                let labels: Vec<f32> = batch.iter().flat_map(|&i| train[i].labels).collect();
+                let labels = Tensor::<1>::from_floats(labels.as_slice(), device).reshape([batch.len(), 4]);
+                let phones: Vec<Vec<usize>> = batch.iter().filter_map(|&i| phone_targets.get(i).cloned()).collect();
+                let batch = Batch {
+                    input,
+                    lengths: (!config.seed_compat).then_some(padded.lengths.as_slice()),
+                    labels,
+                    phones: vocab.is_some().then_some(phones.as_slice()),
+                };
+                let (batch_grads, report) = state.batch_gradients(&batch, 1.0 / group.len() as f64);
+                grads = Some(state.accumulate(grads, batch_grads));
+                loss_sum += report.loss;
+                if let Some(ctc) = report.ctc_loss {
+                    ctc_sum += ctc;
+                    ctc_batches += 1;
+                }
+            }
+            let (grads, _norm) = state.clip(grads.expect("a group has at least one batch"));
+            state.apply(grads, learning_rate(config.lr, config.warmup_steps, steps_done, total_steps));
             steps_done += 1;
+            let done = (g * accum + group.len()) as f64;
             let elapsed = started.elapsed().as_secs_f64();
             let eta = elapsed / (steps_done - started_steps) as f64 * (total_steps - steps_done) as f64;
+            let ctc = match ctc_batches {
+                0 => String::new(),
+                n => format!(" ctc {:.3}", ctc_sum / n as f64),
+            };
             eprint!(
-                "\repoch {}/{} batch {}/{} loss {:.3} | {:.0} s elapsed, ETA {:.0} s   ",
+                "\repoch {}/{} batch {}/{} loss {:.3}{ctc} | {:.0} s elapsed, ETA {:.0} s   ",
                 epoch + 1,
                 config.epochs,
-                b + 1,
+                done,
                 order.len(),
-                loss_sum / (b + 1) as f64,
+                loss_sum / done,
                 elapsed,
                 eta
             );
@@ -208,15 +277,18 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         reports.push(EpochReport {
             epoch: epoch + 1,
             train_loss: loss_sum / order.len().max(1) as f64,
+            train_ctc_loss: (ctc_batches > 0).then(|| ctc_sum / ctc_batches as f64),
             seconds: epoch_start.elapsed().as_secs_f64(),
             dev_pearson,
             dev_mse,
         });
         let progress = Progress { epochs_done: epoch + 1, steps_done, reports: reports.clone() };
-        save_checkpoint(&config.output, &state, &info, &config_json, &progress)?;
+        save_checkpoint(&config.output, &state, vocab.as_ref(), &info, &config_json, &progress)?;
         let lines: Vec<String> = reports.iter().map(|r| serde_json::to_string(r).expect("json")).collect();
         write_atomic(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
-        export(state.model(), &info, &config_json, &config.output.join("model"))?;
+        let model_dir = config.output.join("model");
+        export(state.model(), &info, &config_json, &model_dir)?;
+        save_phone_head(&state, vocab.as_ref(), &model_dir)?;
     }
     final_report(state.model(), &dev, &dev_audio, device, &config.output)?;
     Ok(reports)
@@ -238,6 +310,7 @@ pub fn learning_rate(peak: f64, warmup: usize, step: usize, total: usize) -> f64
 fn save_checkpoint(
     output: &Path,
     state: &TrainState,
+    vocab: Option<&PhoneVocab>,
     info: &ModelInfo,
     config_json: &serde_json::Value,
     progress: &Progress,
@@ -247,6 +320,7 @@ fn save_checkpoint(
     let temp = root.join(format!("{name}.partial"));
     let _ = std::fs::remove_dir_all(&temp);
     export(state.model(), info, config_json, &temp)?;
+    save_phone_head(state, vocab, &temp)?;
     state.save_optimizer(&temp.join("optimizer.bpk"))?;
     write_atomic(&temp.join("state.json"), &serde_json::to_vec_pretty(progress).expect("json"))?;
     let dir = root.join(&name);
@@ -260,6 +334,15 @@ fn save_checkpoint(
         }
     }
     Ok(())
+}
+
+/// The phone objective's head and vocabulary, beside `model.safetensors` in `dir` (nothing without it).
+fn save_phone_head(state: &TrainState, vocab: Option<&PhoneVocab>, dir: &Path) -> Result<(), String> {
+    let (Some(head), Some(vocab)) = (state.phone_head(), vocab) else {
+        return Ok(());
+    };
+    head.save(&dir.join(PHONE_HEAD_FILE))?;
+    vocab.save(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())
 }
 
 fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(serde_json::Value, ModelInfo, PronunciationModel), String> {

@@ -4,9 +4,11 @@
 //! and its per-tensor clipping are not the seed's, so both are set here explicitly.
 
 use burn::module::{Module, ModuleVisitor, Param, ParamId};
-use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamWConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use sslpron_model::PronunciationModel;
+
+use crate::phone_ctc::PhoneHead;
 
 /// The seed's three fine-tuning strategies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,14 +42,36 @@ impl Default for OptimSettings {
 /// What a step reports.
 #[derive(Clone, Copy, Debug)]
 pub struct StepReport {
+    /// The score loss (MSE), unscaled.
     pub loss: f64,
-    /// Global gradient norm before clipping.
+    /// The phone CTC loss, when that objective is on and the batch had alignable utterances.
+    pub ctc_loss: Option<f64>,
+    /// Global gradient norm before clipping (0 for a micro-batch whose gradients are still accumulating).
     pub grad_norm: f64,
+}
+
+/// One batch: `input [batch, samples]`, `labels [batch, 4]`; `lengths`: each utterance's real samples
+/// in a zero-padded batch (kept out of normalisation, attention and pooling), or `None` to treat the
+/// padding as audio, as the seed did; `phones`: CTC targets per utterance when the phone objective is on.
+pub struct Batch<'a> {
+    pub input: Tensor<2>,
+    pub lengths: Option<&'a [usize]>,
+    pub labels: Tensor<2>,
+    pub phones: Option<&'a [Vec<usize>]>,
+}
+
+/// What the optimiser updates: the scorer and, with the phone objective, its auxiliary head.
+#[derive(Module, Debug)]
+pub struct Trainee {
+    pub scorer: PronunciationModel,
+    pub phone_head: Option<PhoneHead>,
 }
 
 /// A model being trained and its optimiser.
 pub struct TrainState {
-    model: Option<PronunciationModel>,
+    trainee: Option<Trainee>,
+    /// Weight of the phone CTC loss in the total (0 without a phone head).
+    ctc_weight: f64,
     optimizer: ModuleOptimizer,
     settings: OptimSettings,
 }
@@ -64,11 +88,26 @@ impl TrainState {
             .with_epsilon(settings.epsilon)
             .with_weight_decay(settings.weight_decay)
             .init();
-        TrainState { model: Some(model), optimizer, settings }
+        TrainState { trainee: Some(Trainee { scorer: model, phone_head: None }), ctc_weight: 0.0, optimizer, settings }
+    }
+
+    /// Adds the phone-level CTC objective: `loss = mse + weight · ctc` (see [`crate::phone_ctc`]).
+    pub fn with_phone_ctc(mut self, head: PhoneHead, weight: f64) -> Self {
+        self.trainee.as_mut().expect("not mid-step").phone_head = Some(head);
+        self.ctc_weight = weight;
+        self
+    }
+
+    fn trainee(&self) -> &Trainee {
+        self.trainee.as_ref().expect("the model is only taken during a step")
     }
 
     pub fn model(&self) -> &PronunciationModel {
-        self.model.as_ref().expect("model is only taken during a step")
+        &self.trainee().scorer
+    }
+
+    pub fn phone_head(&self) -> Option<&PhoneHead> {
+        self.trainee().phone_head.as_ref()
     }
 
     /// Saves the optimiser state (AdamW moments and step counts, keyed by parameter id; ids are stable
@@ -85,12 +124,10 @@ impl TrainState {
     }
 
     pub fn into_model(self) -> PronunciationModel {
-        self.model.expect("model is only taken during a step")
+        self.trainee.expect("the model is only taken during a step").scorer
     }
 
-    /// One step on a batch: `input [batch, samples]`, `labels [batch, 4]`; `lengths`: each utterance's
-    /// real samples in a zero-padded batch (kept out of normalisation, attention and pooling), or `None`
-    /// to treat the padding as audio, as the seed did.
+    /// One step on a batch (score loss only): gradients, global clipping, AdamW.
     pub fn step(&mut self, input: Tensor<2>, lengths: Option<&[usize]>, labels: Tensor<2>, lr: f64) -> StepReport {
         let (grads, report) = self.gradients(input, lengths, labels);
         self.apply(grads, lr);
@@ -99,23 +136,58 @@ impl TrainState {
 
     /// Loss, backward pass and global clipping: the gradients the optimiser would apply.
     pub fn gradients(&self, input: Tensor<2>, lengths: Option<&[usize]>, labels: Tensor<2>) -> (GradientsParams, StepReport) {
-        let model = self.model();
-        let predicted = match lengths {
-            Some(lengths) => model.score_tensor_lengths(input, lengths, "model"),
-            None => model.score_tensor(input, "model"),
+        let (grads, report) = self.batch_gradients(&Batch { input, lengths, labels, phones: None }, 1.0);
+        let (grads, grad_norm) = self.clip(grads);
+        (grads, StepReport { grad_norm, ..report })
+    }
+
+    /// Unclipped gradients of `scale ×` the batch's loss (`scale = 1 / micro-batches` when accumulating).
+    pub fn batch_gradients(&self, batch: &Batch, scale: f64) -> (GradientsParams, StepReport) {
+        let trainee = self.trainee();
+        let model = &trainee.scorer;
+        let head = model.head.as_ref().expect("a trained model has a score head");
+        let hidden = model.encoder.forward_lengths(batch.input.clone(), batch.lengths, false).last_hidden_state;
+        let [batch_size, frames, _] = hidden.dims();
+        let device = hidden.device();
+        let frame_lengths = match batch.lengths {
+            Some(lengths) => model.encoder.feature_extractor.frame_lengths(lengths),
+            None => vec![frames; batch_size],
+        };
+        let valid = batch.lengths.map(|_| sslpron_model::feature_encoder::frame_mask(&frame_lengths, frames, &device));
+        let predicted = head.forward_masked(hidden.clone(), valid);
+        let mse_loss = mse(predicted, batch.labels.clone());
+        let loss_value = mse_loss.clone().into_scalar::<f32>() as f64;
+        let mut loss = mse_loss;
+        let mut ctc_value = None;
+        if let (Some(phone_head), Some(phones)) = (&trainee.phone_head, batch.phones) {
+            if let Some(ctc) = phone_head.loss(hidden, &frame_lengths, phones) {
+                ctc_value = Some(ctc.clone().into_scalar::<f32>() as f64);
+                loss = loss + ctc * self.ctc_weight;
+            }
         }
-        .expect("a trained model has a score head");
-        let loss = mse(predicted, labels);
-        let loss_value = loss.clone().into_scalar::<f32>() as f64;
-        let grads = GradientsParams::from_grads(loss.backward(), model);
-        let (grads, grad_norm) = clip_global_norm(grads, model, self.settings.max_grad_norm);
-        (grads, StepReport { loss: loss_value, grad_norm })
+        let loss = if scale == 1.0 { loss } else { loss * scale };
+        let grads = GradientsParams::from_grads(loss.backward(), trainee);
+        (grads, StepReport { loss: loss_value, ctc_loss: ctc_value, grad_norm: 0.0 })
+    }
+
+    /// Global-norm clipping of (accumulated) gradients; returns them and the norm before clipping.
+    pub fn clip(&self, grads: GradientsParams) -> (GradientsParams, f64) {
+        clip_global_norm(grads, self.trainee(), self.settings.max_grad_norm)
+    }
+
+    /// Sums micro-batch gradients (gradient accumulation).
+    pub fn accumulate(&self, total: Option<GradientsParams>, grads: GradientsParams) -> GradientsParams {
+        let Some(total) = total else { return grads };
+        let mut accumulator = GradientsAccumulator::<Trainee>::new();
+        accumulator.accumulate(self.trainee(), total);
+        accumulator.accumulate(self.trainee(), grads);
+        accumulator.grads()
     }
 
     /// One AdamW update with `grads`.
     pub fn apply(&mut self, grads: GradientsParams, lr: f64) {
-        let model = self.model.take().expect("model is only taken during a step");
-        self.model = Some(self.optimizer.step(lr, model, grads));
+        let trainee = self.trainee.take().expect("the model is only taken during a step");
+        self.trainee = Some(self.optimizer.step(lr, trainee, grads));
     }
 }
 

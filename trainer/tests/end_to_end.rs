@@ -32,6 +32,8 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
         output: output.clone(),
         optim: OptimSettings::default(),
         seed_compat: false,
+        ctc_weight: 0.0,
+        grad_accum: 1,
     };
     let device = Device::flex().autodiff();
     device.seed(3);
@@ -97,6 +99,8 @@ fn tiny_model_trains_on_the_mini_corpus() {
         output: output.clone(),
         optim: OptimSettings::default(),
         seed_compat: false,
+        ctc_weight: 0.0,
+        grad_accum: 1,
     };
     let device = Device::flex().autodiff();
     let reports = run(&config, &device).expect("training runs");
@@ -105,5 +109,54 @@ fn tiny_model_trains_on_the_mini_corpus() {
     for file in ["report.json", "report.txt", "dev_scatter.png", "model/model.safetensors", "checkpoints/latest"] {
         assert!(output.join(file).exists(), "{file} missing");
     }
+    let _ = std::fs::remove_dir_all(&output);
+}
+
+/// The phone CTC objective with gradient accumulation: the CTC loss falls, and the head and its
+/// vocabulary are written beside a `model.safetensors` that still loads as the seed's layout alone.
+#[test]
+fn phone_ctc_objective_trains_and_saves_its_head_beside_the_model() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let output = std::env::temp_dir().join(format!("sslpron-trainer-ctc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&output);
+    let config = RunConfig {
+        data: root.join("tests/fixtures/corpus-tiny"),
+        labels: None,
+        dev_speakers: None,
+        allow_missing_dev_speakers: false,
+        strategy: Strategy::General,
+        init: Init::Random(preset("tiny").unwrap()),
+        epochs: 6,
+        batch_size: 2,
+        lr: 1e-2,
+        warmup_steps: 0,
+        seed: 4,
+        output: output.clone(),
+        optim: OptimSettings::default(),
+        seed_compat: false,
+        ctc_weight: 1.0,
+        grad_accum: 2,
+    };
+    let reports = run(&config, &Device::flex().autodiff()).expect("training runs");
+    let ctc: Vec<f64> = reports.iter().map(|r| r.train_ctc_loss.expect("ctc loss reported")).collect();
+    assert!(ctc[5] < 0.8 * ctc[0], "phone CTC loss did not fall: {ctc:?}");
+
+    let dir = output.join("model");
+    let vocab = trainer::data::PhoneVocab::load(&dir.join("phone_vocab.json")).expect("vocabulary saved");
+    assert!(vocab.len() > 10, "{} tokens", vocab.len());
+    let hidden = preset("tiny").unwrap()["hidden_size"].as_u64().unwrap() as usize;
+    trainer::phone_ctc::PhoneHead::load(&dir.join("phone_head.safetensors"), hidden, vocab.len(), &Device::flex()).expect("head saved");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    let (config_json, weights) = (read("config.json"), read("model.safetensors"));
+    let files = ModelFiles {
+        config_name: "config.json",
+        config_json: &config_json,
+        preprocessor_name: "preprocessor_config.json",
+        preprocessor_json: None,
+        weights_name: "model.safetensors",
+        weights: &weights,
+    };
+    let (_, _, report) = sslpron_model::load(&files, &Device::flex()).expect("model loads without the phone head");
+    assert!(report.unused.is_empty(), "{:?}", report.unused);
     let _ = std::fs::remove_dir_all(&output);
 }

@@ -1,5 +1,6 @@
 //! A run killed with SIGKILL at arbitrary moments and resumed (`--resume DIR`) ends with exactly the
-//! weights of an uninterrupted run with the same seed — dropout, LayerDrop and SpecAugment on.
+//! weights of an uninterrupted run with the same seed — dropout, LayerDrop and SpecAugment on, with the
+//! phone CTC objective (its head and optimiser state) and gradient accumulation.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -14,7 +15,7 @@ fn trainer(output: &Path) -> Command {
     command
         .args(["--data"])
         .arg(root().join("tests/fixtures/corpus-tiny"))
-        .args(["--epochs", "10", "--batch-size", "2", "--lr", "1e-3", "--seed", "11", "--output"])
+        .args(["--epochs", "10", "--batch-size", "2", "--grad-accum", "2", "--ctc-weight", "0.5", "--lr", "1e-3", "--seed", "11", "--output"])
         .arg(output)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -29,7 +30,10 @@ fn killed_and_resumed_run_matches_uninterrupted_run() {
 
     let status = trainer(&straight).status().unwrap();
     assert!(status.success(), "uninterrupted run failed");
-    let expected = std::fs::read(straight.join("model/model.safetensors")).unwrap();
+    let final_files = |dir: &Path| -> Vec<Vec<u8>> {
+        ["model/model.safetensors", "model/phone_head.safetensors"].iter().map(|f| std::fs::read(dir.join(f)).unwrap()).collect()
+    };
+    let expected = final_files(&straight);
 
     // Kill after a growing delay, then resume, until a run completes on its own.
     let mut kills = 0;
@@ -64,7 +68,7 @@ fn killed_and_resumed_run_matches_uninterrupted_run() {
         delay += Duration::from_millis(35);
     }
     assert!(kills >= 2, "the run was never interrupted ({kills} kills): make it longer");
-    let resumed = std::fs::read(interrupted.join("model/model.safetensors")).unwrap();
+    let resumed = final_files(&interrupted);
     assert!(resumed == expected, "resumed run ({kills} kills) ended with different weights");
     eprintln!("{kills} kills, identical final weights");
     let _ = std::fs::remove_dir_all(&base);

@@ -196,11 +196,24 @@ impl ParamTensors for ParamValue {
 
 /// [`export_seed_layout`] of whatever `source` yields per parameter, laid out and named as PyTorch has it.
 pub fn export_seed_layout_of<S: ParamTensors>(model: &PronunciationModel, config: &EncoderConfig, source: &S) -> Vec<NamedTensor> {
-    let mut collector = Collector { names: seed_checkpoint_names(model, config), source, out: Vec::new() };
-    model.visit(&mut collector);
+    export_named(model, seed_checkpoint_names(model, config), source)
+}
+
+/// Every parameter of `module` that `names` knows, under that name and in PyTorch's layout, with the
+/// tensor `source` yields for it; sorted by name. For modules built through a
+/// [`TensorSource`](crate::weights::TensorSource) outside a [`PronunciationModel`] (e.g. the
+/// trainer's auxiliary heads).
+pub fn export_named<M: Module, S: ParamTensors>(module: &M, names: ParamNames, source: &S) -> Vec<NamedTensor> {
+    let mut collector = Collector { names, source, out: Vec::new() };
+    module.visit(&mut collector);
     let mut tensors = collector.out;
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     tensors
+}
+
+/// [`export_named`] of the parameter values themselves.
+pub fn export_values<M: Module>(module: &M, names: ParamNames) -> Vec<NamedTensor> {
+    export_named(module, names, &ParamValue)
 }
 
 /// Each parameter's name in the seed's checkpoint layout (see [`export_seed_layout`]).

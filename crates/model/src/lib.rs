@@ -16,7 +16,7 @@ pub mod ssl_encoder;
 pub mod weights;
 
 pub use checkpoint::{
-    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_seed_layout, export_seed_layout_of, load, load_for_training, random,
+    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_named, export_seed_layout, export_seed_layout_of, export_values, load, load_for_training, random,
     seed_checkpoint_names,
     to_safetensors,
 };
