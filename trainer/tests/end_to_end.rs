@@ -73,45 +73,6 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
     let _ = std::fs::remove_dir_all(&output);
 }
 
-/// The same on the real `speechocean762-mini` (160 train utterances, the labels folder's dev speakers
-/// that it has): needs SSLPRON_SHARED; skips with a message otherwise.
-#[test]
-fn tiny_model_trains_on_the_mini_corpus() {
-    let Some(shared) = std::env::var_os("SSLPRON_SHARED") else {
-        eprintln!("skipped: SSLPRON_SHARED is not set (the folder holding speechocean762-mini)");
-        return;
-    };
-    let shared = PathBuf::from(shared);
-    let output = std::env::temp_dir().join(format!("sslpron-trainer-mini-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&output);
-    let config = RunConfig {
-        data: shared.join("speechocean762-mini"),
-        labels: None,
-        dev_speakers: Some(shared.join("speechocean762-labels/dev-speakers.txt")),
-        allow_missing_dev_speakers: true,
-        strategy: Strategy::Freeze,
-        init: Init::Random(preset("tiny").unwrap()),
-        epochs: 2,
-        batch_size: 8,
-        lr: 1e-3,
-        warmup_steps: 0,
-        seed: 1,
-        output: output.clone(),
-        optim: OptimSettings::default(),
-        seed_compat: false,
-        ctc_weight: 0.0,
-        grad_accum: 1,
-    };
-    let device = Device::flex().autodiff();
-    let reports = run(&config, &device).expect("training runs");
-    assert!(reports[1].train_loss < reports[0].train_loss, "loss did not fall: {reports:?}");
-    assert!(reports.iter().all(|r| r.dev_pearson.len() == 4));
-    for file in ["report.json", "report.txt", "dev_scatter.png", "model/model.safetensors", "checkpoints/latest"] {
-        assert!(output.join(file).exists(), "{file} missing");
-    }
-    let _ = std::fs::remove_dir_all(&output);
-}
-
 /// The phone CTC objective with gradient accumulation: the CTC loss falls, and the head and its
 /// vocabulary are written beside a `model.safetensors` that still loads as the seed's layout alone.
 #[test]
