@@ -40,7 +40,7 @@ pub fn run(model_dir: &Path, device: DeviceChoice, audio: &Path, output: &Path) 
     write_atomically(output, &bytes)
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| format!("{}: not a file path", path.display()))?;
     let temp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));

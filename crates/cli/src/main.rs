@@ -1,5 +1,6 @@
 //! `sslpron`: score pronunciation and extract encoder states from the command line.
 
+mod convert;
 mod device;
 mod embed;
 mod model_dir;
@@ -24,9 +25,9 @@ enum Command {
     /// Score WAV files: accuracy, fluency, prosody and total on the 0-10 scale.
     Score {
         /// Model directory in the hub layout (config.json, model.safetensors, optional preprocessor_config.json),
-        /// or a hub model OWNER/NAME[@REVISION][:SUBFOLDER], downloaded into the hub cache (HF_HOME,
+        /// a web model file (`sslpron convert`), or a hub model OWNER/NAME[@REVISION][:SUBFOLDER], downloaded into the hub cache (HF_HOME,
         /// HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1). A path that exists wins.
-        #[arg(long, value_name = "DIR|HUB_ID[:SUBFOLDER]")]
+        #[arg(long, value_name = "DIR|FILE.sslpron|HUB_ID[:SUBFOLDER]")]
         model: PathBuf,
         /// One JSON object per line: {"file", "accuracy", "fluency", "prosody", "total"}.
         #[arg(long)]
@@ -49,6 +50,23 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Convert a model (directory or hub model) into the web format: one file for the browser scorer.
+    Convert {
+        /// Model directory or hub model, as for `score`; it must have a score head.
+        #[arg(value_name = "DIR|HUB_ID[:SUBFOLDER]")]
+        model: PathBuf,
+        /// Output file (e.g. model.sslpron), written atomically.
+        output: PathBuf,
+        /// Weight storage: f16 (half the size, the default), f32 (exact), int8 (weight matrices per-row int8).
+        #[arg(long, default_value = "f16")]
+        precision: sslpron_model::Precision,
+        /// Text the page shows about the model (what it was trained on, or that it is untrained).
+        #[arg(long, default_value = "")]
+        description: String,
+        /// WAV files to score with the original and the converted model: prints the largest change.
+        #[arg(long, value_name = "WAV")]
+        check: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,6 +74,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Score { model, json, device, audio } => score::run(&model, json, device, &audio),
         Command::Embed { model, device, audio, output } => embed::run(&model, device, &audio, &output),
+        Command::Convert { model, output, precision, description, check } => {
+            convert::run(&model, &output, precision, &description, &check)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

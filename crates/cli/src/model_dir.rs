@@ -35,7 +35,7 @@ pub fn locate(spec: &Path) -> Result<ModelLocation, String> {
     }
     if !spec.is_dir() {
         return Err(format!(
-            "{}: not a model directory (expected config.json and model.safetensors in it), nor a hub model id (OWNER/NAME[:SUBFOLDER])",
+            "{}: not a model directory (expected config.json and model.safetensors in it), nor a web model file, nor a hub model id (OWNER/NAME[:SUBFOLDER])",
             spec.display()
         ));
     }
@@ -43,6 +43,14 @@ pub fn locate(spec: &Path) -> Result<ModelLocation, String> {
 }
 
 pub fn load(spec: &Path, device: Device) -> Result<LoadedModel, String> {
+    if spec.is_file() {
+        // A web model (`sslpron convert`): one file with config, preprocessing and weights.
+        let bytes = read(spec)?;
+        let name = spec.display().to_string();
+        let (info, model, report, _) = sslpron_model::load_bundle(&bytes, &name, &device).map_err(|e| e.to_string())?;
+        warn_unused(&name, &report);
+        return Ok(LoadedModel { info, model, weights_path: spec.to_path_buf(), device });
+    }
     let location = locate(spec)?;
     let bytes = location.read()?;
     let (info, model, report) = sslpron_model::load(&bytes.files(), &device).map_err(|e| e.to_string())?;

@@ -31,6 +31,9 @@ pub enum ModelError {
     )]
     NoScoreHead { file: String },
 
+    #[error("{file}: {message}")]
+    Bundle { file: String, message: String },
+
     #[error("the model produced non-finite values (NaN or infinity)")]
     NonFiniteOutput,
 }

@@ -14,6 +14,7 @@ pub mod pos_conv;
 pub mod scorer;
 pub mod ssl_encoder;
 pub mod weights;
+pub mod web_model;
 
 pub use checkpoint::{
     LoadReport, ModelFiles, NamedTensor, ParamTensors, export_named, export_seed_layout, export_seed_layout_of, export_values, load, load_for_training, random,
@@ -23,4 +24,6 @@ pub use checkpoint::{
 pub use config::{EncoderConfig, Family, Preprocessing};
 pub use encoder::EncoderOutput;
 pub use error::ModelError;
+pub use web_model::{load_bundle, to_bundle};
+pub use sslpron_bundle::Precision;
 pub use scorer::{HeadKind, ModelInfo, PronunciationModel, SCORE_NAMES, ScoreHead, Scores};
