@@ -97,7 +97,7 @@ fn bad_recordings_and_models_are_refused_with_messages() {
     assert!(err.to_lowercase().contains("silen"), "{err}");
     let blip: Vec<f32> = (0..1_000).map(|i| (i as f32 * 0.3).sin()).collect();
     let err = block_on(engine.score(&blip, 48_000, || 0.0)).unwrap_err();
-    assert!(err.contains("short"), "{err}");
+    assert!(err.contains("0.021 s long") && err.contains("at least 0.30 s"), "{err}");
     let err = Engine::load(b"<html>404</html>", "model.sslpron", Device::flex()).err().unwrap();
     assert!(err.contains("model.sslpron") && err.contains("not an sslpron web model"), "{err}");
 }
