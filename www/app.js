@@ -121,8 +121,8 @@ async function stopRecording(reason) {
   if (document.body.dataset.state !== "recording") return;
   clearInterval(timer);
   $("stop").disabled = true;
-  $("level").value = 0;
   const { samples, sampleRate } = await recorder.stop();
+  $("level").value = 0; // after the last level message has arrived
   const seconds = samples.length / sampleRate;
   if (seconds < MIN_SECONDS) {
     say(`That was only ${seconds.toFixed(1)} s. Read the whole sentence, then press Stop.`, "warning");

@@ -53,6 +53,7 @@ export class Recorder {
 
   /** Stops and returns {samples: Float32Array, sampleRate}. */
   async stop() {
+    if (this.node) this.node.port.onmessage = null; // no level updates after Stop
     this.source?.disconnect();
     this.node?.disconnect();
     this.stream?.getTracks().forEach((t) => t.stop());

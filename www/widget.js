@@ -118,8 +118,8 @@ class PronScorer extends HTMLElement {
   async stop() {
     if (this.dataset.state !== "recording") return;
     this.$(".stop").disabled = true;
-    this.$("meter").value = 0;
     const { samples, sampleRate } = await this.recorder.stop();
+    this.$("meter").value = 0;
     this.dataset.state = "scoring";
     if (samples.length / sampleRate < 1 || peakDb(samples) < -45) {
       this.message(samples.length / sampleRate < 1 ? "Too short: read the whole sentence." : "Only silence was heard: check the microphone.", true);

@@ -164,21 +164,35 @@ test("the widget fires its score event, its styles stay in its shadow DOM", asyn
     const color = await page.evaluate(() => getComputedStyle(document.querySelector("pron-scorer").shadowRoot.querySelector("button.stop")).color);
     assert.notEqual(color, "rgb(139, 0, 0)");
     await page.locator("pron-scorer").screenshot({ path: join(SHOTS, "widget.png") });
+    await page.screenshot({ path: join(SHOTS, "widget-in-a-page.png") });
   } finally {
     await browser.close();
   }
 });
 
-test("a denied microphone and a missing model show their messages", async () => {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--deny-permission-prompts"] });
-  try {
-    const page = await (await browser.newContext()).newPage();
-    await page.goto(`${base}/?device=cpu&no-offline`);
-    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
-    await page.click("#record");
-    await page.waitForFunction(() => document.body.dataset.microphone, null, { timeout: 30_000 });
-    assert.match(await page.textContent("#message"), /Microphone access was denied/);
+/** Opens the page on the CPU path, presses Record and returns the microphone message. */
+async function microphoneMessage(browser) {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(`${base}/?device=cpu&no-offline`);
+  await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+  await page.click("#record");
+  await page.waitForFunction(() => document.body.dataset.microphone, null, { timeout: 30_000 });
+  assert.equal(await page.isDisabled("#record"), false, "Record can be pressed again");
+  return page.textContent("#message");
+}
 
+test("a denied microphone, a missing microphone and a missing model show their messages", async () => {
+  // A microphone exists, and the permission prompt is refused.
+  const denying = await launch(["--deny-permission-prompts"]);
+  try {
+    assert.match(await microphoneMessage(denying), /Microphone access was denied/);
+  } finally {
+    await denying.close();
+  }
+  // No fake capture device: the machine has no microphone at all.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--use-fake-ui-for-media-stream"] });
+  try {
+    assert.match(await microphoneMessage(browser), /No microphone was found/);
     const missing = await browser.newPage();
     await missing.goto(`${base}/?model=models/missing.sslpron&no-offline`);
     await missing.waitForFunction(() => document.body.dataset.state === "error", null, { timeout: 60_000 });
