@@ -1,6 +1,6 @@
 // The practice page: pick or type a sentence, record it, see the four scores and a history of attempts.
 // State for assistive tech and tests: document.body.dataset.state is loading | ready | recording |
-// scoring | scored | error.
+// stopping | scoring | scored | error.
 
 import { ScorerClient } from "./scorer-client.js";
 import { Recorder, encodeWav, peakDb } from "./recorder.js";
@@ -69,7 +69,8 @@ async function loadModel() {
     });
     progress.value = 1;
     progress.hidden = true;
-    maxSeconds = info.maxSeconds;
+    // `?max-seconds=N` lowers the recording limit (never above what the scorer takes).
+    maxSeconds = Math.min(info.maxSeconds, Number(params.get("max-seconds")) || Infinity);
     $("max-seconds").textContent = String(maxSeconds);
     const where = info.backend === "webgpu" ? "on the GPU (WebGPU)" : "on the CPU";
     status.textContent = `Scorer ready, running ${where}${info.fromCache ? " (model from this browser's cache)" : ""}.`;
@@ -119,6 +120,7 @@ async function startRecording() {
 
 async function stopRecording(reason) {
   if (document.body.dataset.state !== "recording") return;
+  setState("stopping"); // a second Stop (button, limit) while this one runs does nothing
   clearInterval(timer);
   $("stop").disabled = true;
   const { samples, sampleRate } = await recorder.stop();

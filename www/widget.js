@@ -117,6 +117,7 @@ class PronScorer extends HTMLElement {
 
   async stop() {
     if (this.dataset.state !== "recording") return;
+    this.dataset.state = "stopping";
     this.$(".stop").disabled = true;
     const { samples, sampleRate } = await this.recorder.stop();
     this.$("meter").value = 0;

@@ -203,6 +203,60 @@ test("a denied microphone, a missing microphone and a missing model show their m
   }
 });
 
+/** A WAV of `seconds` of 16 kHz 16-bit mono silence, for a fake microphone that hears nothing. */
+function silentWav(seconds) {
+  const n = seconds * 16000;
+  const b = Buffer.alloc(44 + n * 2);
+  b.write("RIFF", 0); b.writeUInt32LE(36 + n * 2, 4); b.write("WAVEfmt ", 8); b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22); b.writeUInt32LE(16000, 24); b.writeUInt32LE(32000, 28);
+  b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34); b.write("data", 36); b.writeUInt32LE(n * 2, 40);
+  const path = join(scratch, "silence.wav");
+  writeFileSync(path, b);
+  return path;
+}
+
+test("without WebGPU the page falls back to the CPU and says so; short, silent and over-long recordings are handled", async () => {
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext({ permissions: ["microphone"] })).newPage();
+    await page.goto(`${base}/?no-offline&max-seconds=2`);
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+    assert.equal(await page.getAttribute("#model-status", "data-backend"), "cpu");
+    assert.equal(await page.isVisible("#notice"), true);
+    assert.match(await page.textContent("#notice"), /WebGPU is not available.*CPU/);
+    // Too short.
+    await page.click("#record");
+    await page.waitForFunction(() => document.body.dataset.state === "recording");
+    await page.waitForTimeout(300);
+    await page.click("#stop");
+    await page.waitForFunction(() => document.body.dataset.state === "ready");
+    assert.match(await page.textContent("#message"), /That was only 0\.\d s/);
+    // Over the (lowered) limit: recording stops by itself, and the take is scored.
+    await page.click("#record");
+    await page.waitForFunction(() => document.body.dataset.state === "scored", null, { timeout: 60_000 });
+    assert.match(await page.textContent("#message"), /Stopped at 2 s/);
+  } finally {
+    await browser.close();
+  }
+  const quiet = await chromium.launch({
+    executablePath: CHROMIUM, headless: true,
+    args: ["--no-sandbox", "--use-fake-device-for-media-stream", `--use-file-for-fake-audio-capture=${silentWav(4)}`],
+  });
+  try {
+    const page = await (await quiet.newContext({ permissions: ["microphone"] })).newPage();
+    await page.goto(`${base}/?device=cpu&no-offline`);
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+    await page.click("#record");
+    await page.waitForFunction(() => document.body.dataset.state === "recording");
+    await page.waitForTimeout(2000);
+    await page.click("#stop");
+    await page.waitForFunction(() => document.body.dataset.state === "ready");
+    assert.match(await page.textContent("#message"), /only silence/);
+  } finally {
+    await quiet.close();
+  }
+});
+
 test("the page works offline after the first visit", async () => {
   const browser = await launch();
   try {

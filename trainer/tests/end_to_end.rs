@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use burn::prelude::*;
-use sslpron_model::ModelFiles;
 use trainer::run::{Init, RunConfig, preset, run};
 use trainer::step::{OptimSettings, Strategy};
 
@@ -52,17 +51,9 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
     assert!(std::fs::read(output.join("dev_scatter.png")).unwrap().starts_with(b"\x89PNG"));
 
     let dir = output.join("model");
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let (config_json, preprocessor, weights) = (read("config.json"), read("preprocessor_config.json"), read("model.safetensors"));
-    let files = ModelFiles {
-        config_name: "config.json",
-        config_json: &config_json,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: Some(&preprocessor),
-        weights_name: "model.safetensors",
-        weights: &weights,
-    };
-    let (info, model, report) = sslpron_model::load(&files, &Device::flex()).expect("exported checkpoint loads");
+    let bytes = sslpron_hub::local(&dir).read().expect("exported files are readable");
+    assert!(bytes.preprocessor.is_some(), "preprocessor_config.json exported");
+    let (info, model, report) = sslpron_model::load(&bytes.files(), &Device::flex()).expect("exported checkpoint loads");
     assert!(report.unused.is_empty(), "{:?}", report.unused);
     assert_eq!(report.encoder_prefix, "model.", "seed General layout");
     let clip = std::fs::read(root.join("tests/fixtures/audio/medium.wav")).unwrap();
@@ -107,17 +98,8 @@ fn phone_ctc_objective_trains_and_saves_its_head_beside_the_model() {
     assert!(vocab.len() > 10, "{} tokens", vocab.len());
     let hidden = preset("tiny").unwrap()["hidden_size"].as_u64().unwrap() as usize;
     trainer::phone_ctc::PhoneHead::load(&dir.join("phone_head.safetensors"), hidden, vocab.len(), &Device::flex()).expect("head saved");
-    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
-    let (config_json, weights) = (read("config.json"), read("model.safetensors"));
-    let files = ModelFiles {
-        config_name: "config.json",
-        config_json: &config_json,
-        preprocessor_name: "preprocessor_config.json",
-        preprocessor_json: None,
-        weights_name: "model.safetensors",
-        weights: &weights,
-    };
-    let (_, _, report) = sslpron_model::load(&files, &Device::flex()).expect("model loads without the phone head");
+    let bytes = sslpron_hub::local(&dir).read().expect("exported files are readable");
+    let (_, _, report) = sslpron_model::load(&bytes.files(), &Device::flex()).expect("model loads without the phone head");
     assert!(report.unused.is_empty(), "{:?}", report.unused);
     let _ = std::fs::remove_dir_all(&output);
 }
