@@ -43,7 +43,7 @@ struct Args {
     /// Subfolder of a hub repository (same as `--init ID:SUBFOLDER`).
     #[arg(long)]
     subfolder: Option<String>,
-    /// Size of a random model: tiny, small, base.
+    /// Size of a random model: tiny, small, compact, base.
     #[arg(long, default_value = "tiny")]
     preset: String,
     #[arg(long, default_value_t = 30)]
@@ -57,6 +57,10 @@ struct Args {
     /// score loss; 0 = off (the seed). Its head and phone vocabulary are saved beside the model.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     ctc_weight: f64,
+    /// Start the score head's bias at the training labels' means instead of its initialiser's value
+    /// (speeds up training a fresh head; the seed did not).
+    #[arg(long)]
+    head_bias_label_mean: bool,
     #[arg(long, default_value_t = 1e-5)]
     lr: f64,
     /// Linear warm-up steps before the linear decay (the seed: 0).
@@ -145,7 +149,7 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
         return Ok(());
     }
     let init = if args.init == "random" {
-        Init::Random(preset(&args.preset).ok_or_else(|| format!("unknown --preset {} (tiny, small, base)", args.preset))?)
+        Init::Random(preset(&args.preset).ok_or_else(|| format!("unknown --preset {} (tiny, small, compact, base)", args.preset))?)
     } else {
         match &args.subfolder {
             Some(sub) => Init::Dir(PathBuf::from(format!("{}:{sub}", args.init))),
@@ -180,6 +184,7 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
         seed_compat: args.seed_compat,
         ctc_weight: args.ctc_weight,
         grad_accum: args.grad_accum.max(1),
+        head_bias_label_mean: args.head_bias_label_mean,
     };
     if !(config.ctc_weight >= 0.0 && config.ctc_weight.is_finite()) {
         return Err(format!("--ctc-weight must be a finite number >= 0, not {}", config.ctc_weight));

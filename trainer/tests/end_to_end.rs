@@ -33,6 +33,7 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
         seed_compat: false,
         ctc_weight: 0.0,
         grad_accum: 1,
+        head_bias_label_mean: false,
     };
     let device = Device::flex().autodiff();
     device.seed(3);
@@ -88,8 +89,12 @@ fn phone_ctc_objective_trains_and_saves_its_head_beside_the_model() {
         seed_compat: false,
         ctc_weight: 1.0,
         grad_accum: 2,
+        head_bias_label_mean: true,
     };
     let reports = run(&config, &Device::flex().autodiff()).expect("training runs");
+    // The score head started at the label means: the first epoch's MSE is the labels' spread (a few
+    // points), not the ~40 of predicting 0 for scores around 6.
+    assert!(reports[0].train_loss < 10.0, "first-epoch loss {}", reports[0].train_loss);
     let ctc: Vec<f64> = reports.iter().map(|r| r.train_ctc_loss.expect("ctc loss reported")).collect();
     assert!(ctc[5] < 0.8 * ctc[0], "phone CTC loss did not fall: {ctc:?}");
 

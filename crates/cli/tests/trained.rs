@@ -37,6 +37,7 @@ fn a_model_trained_on_the_mini_corpus_scores_through_the_cli() {
         seed_compat: false,
         ctc_weight: 0.0,
         grad_accum: 1,
+        head_bias_label_mean: false,
     };
     let reports = run(&config, &Device::flex().autodiff()).expect("training runs");
     assert!(reports[2].train_loss < reports[0].train_loss, "loss did not fall: {reports:?}");
