@@ -36,9 +36,16 @@ export class ScorerClient {
     });
   }
 
-  /** Downloads (or takes from the cache), verifies and loads a web model. */
-  load(url, { sha256, device = "auto", onProgress } = {}) {
-    const absolute = new URL(url, document.baseURI).href;
+  /**
+   * Loads a web model: a URL (downloaded with progress, checked against `sha256` when given, kept in the
+   * Cache API) or its bytes (a Uint8Array or ArrayBuffer, e.g. from a file input).
+   */
+  load(source, { sha256, device = "auto", onProgress, name = "model.sslpron" } = {}) {
+    if (typeof source !== "string") {
+      const bytes = new Uint8Array(source).slice();
+      return this.request({ type: "load", bytes, name, device }, [bytes.buffer]);
+    }
+    const absolute = new URL(source, document.baseURI).href;
     return this.request({ type: "load", url: absolute, sha256, device }, [], onProgress);
   }
 

@@ -2,7 +2,7 @@
 // needs no network), loads it into the WASM scorer (WebGPU or CPU) and scores recordings, so the page
 // stays responsive. Audio arrives from the page as samples and never leaves this device.
 //
-// Messages in:  {id, type: "load", url, sha256, device: "auto"|"webgpu"|"cpu"}
+// Messages in:  {id, type: "load", url, sha256, device: "auto"|"webgpu"|"cpu"}  (or bytes instead of url)
 //               {id, type: "score", samples: Float32Array, sampleRate}
 // Messages out: {id, type: "progress", loaded, total}
 //               {id, type: "loaded", backend, notice, description, fromCache, bytes, fetchMs, initMs, warmupMs, maxSeconds}
@@ -72,12 +72,12 @@ async function fetchModel(id, url, sha256) {
   return { bytes, fromCache };
 }
 
-async function load(id, { url, sha256, device }) {
+async function load(id, { url, bytes: given, name, sha256, device }) {
   await ready;
   const t0 = performance.now();
-  const { bytes, fromCache } = await fetchModel(id, url, sha256);
+  const { bytes, fromCache } = given ? { bytes: given, fromCache: false } : await fetchModel(id, url, sha256);
   const t1 = performance.now();
-  scorer = await Scorer.load(bytes, url.split("/").pop(), device || "auto");
+  scorer = await Scorer.load(bytes, name || url.split("/").pop(), device || "auto");
   const t2 = performance.now();
   return {
     type: "loaded",

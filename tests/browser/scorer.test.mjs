@@ -257,6 +257,29 @@ test("without WebGPU the page falls back to the CPU and says so; short, silent a
   }
 });
 
+test("the JS API loads a model from bytes and refuses bytes that are not one", async () => {
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/widget-demo.html?no-offline`);
+    const result = await page.evaluate(async () => {
+      const { ScorerClient } = await import("./scorer-client.js");
+      const client = new ScorerClient();
+      const bytes = await (await fetch("models/demo.sslpron")).arrayBuffer();
+      const info = await client.load(bytes, { device: "cpu", name: "demo.sslpron" });
+      const tone = new Float32Array(32000).map((_, i) => 0.3 * Math.sin(i * 0.05) * (1 + Math.sin(i / 3000)));
+      const scores = await client.score(tone, 16000);
+      const refused = await new ScorerClient().load(new Uint8Array([60, 104, 116, 109, 108, 62]), { device: "cpu", name: "page.html" }).catch((e) => e.message);
+      return { backend: info.backend, total: scores.total, refused };
+    });
+    assert.equal(result.backend, "cpu");
+    assert.ok(Number.isFinite(result.total));
+    assert.match(result.refused, /page\.html.*not an sslpron web model/);
+  } finally {
+    await browser.close();
+  }
+});
+
 test("the page works offline after the first visit", async () => {
   const browser = await launch();
   try {
