@@ -46,6 +46,9 @@ struct RawWord {
 /// finite number in 0–10 is [`DataError::BadLabel`], checked for every entry so a bad file fails at
 /// once rather than when the bad utterance is first used.
 pub(super) fn read_scores(path: &Path) -> Result<HashMap<String, ScoreEntry>, DataError> {
+    if path.extension().is_some_and(|e| e == "tsv") {
+        return read_scores_tsv(path);
+    }
     let content = read_text(path, "utterance scores in scores.json format")?;
     let raw: HashMap<String, RawEntry> =
         serde_json::from_str(&content).map_err(|source| DataError::Json {
@@ -74,6 +77,42 @@ pub(super) fn read_scores(path: &Path) -> Result<HashMap<String, ScoreEntry>, Da
                 .collect()
         });
         out.insert(utt, ScoreEntry { labels, phones });
+    }
+    Ok(out)
+}
+
+/// Read tab-separated utterance scores with a header naming the columns, as the labels folder's
+/// `test-scores.tsv`: `utt_id`, then `accuracy`, `fluency`, `prosodic`, `total` in any order, each
+/// name possibly suffixed `_provisional` (the first-round expert scores). Extra columns are ignored;
+/// phones then come from `text-phone`. Values are checked as in [`read_scores`].
+pub(super) fn read_scores_tsv(path: &Path) -> Result<HashMap<String, ScoreEntry>, DataError> {
+    let content = read_text(path, "utterance scores (tab-separated, with a header)")?;
+    let parse_error = |line: usize, problem: String| DataError::Parse { path: path.to_path_buf(), line, problem };
+    let mut lines = content.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| parse_error(1, "the file is empty".into()))?;
+    let columns: Vec<&str> = header.split('\t').map(str::trim).collect();
+    let find = |name: &str| columns.iter().position(|c| *c == name || c.strip_suffix("_provisional") == Some(name));
+    let id_column = find("utt_id").ok_or_else(|| parse_error(1, "no `utt_id` column".into()))?;
+    let mut label_columns = [0usize; 4];
+    for (name, column) in LABEL_NAMES.iter().zip(&mut label_columns) {
+        *column = find(name).ok_or_else(|| parse_error(1, format!("no `{name}` column (header: {header})")))?;
+    }
+    let mut out = HashMap::new();
+    for (i, line) in lines {
+        let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+        let field = |c: usize| fields.get(c).copied().ok_or_else(|| parse_error(i + 1, format!("{} fields, expected {}", fields.len(), columns.len())));
+        let utt = field(id_column)?.to_string();
+        let mut labels = [0f32; 4];
+        for ((name, &column), label) in LABEL_NAMES.iter().zip(&label_columns).zip(&mut labels) {
+            let text = field(column)?;
+            let value: f64 = text.parse().map_err(|_| parse_error(i + 1, format!("{name} `{text}` is not a number")))?;
+            let (lo, hi) = LABEL_RANGE;
+            if !(value.is_finite() && f64::from(lo) <= value && value <= f64::from(hi)) {
+                return Err(DataError::BadLabel { path: path.to_path_buf(), utt, problem: format!("{name} is {value}, outside {lo}–{hi}") });
+            }
+            *label = value as f32;
+        }
+        out.insert(utt, ScoreEntry { labels, phones: None });
     }
     Ok(out)
 }
