@@ -112,9 +112,21 @@ struct Progress {
     epochs_done: usize,
     steps_done: usize,
     reports: Vec<EpochReport>,
+    /// The epoch whose weights are in `best/`: the highest mean dev Pearson r so far.
+    #[serde(default)]
+    best_epoch: Option<usize>,
+}
+
+/// Model selection on the dev speakers: the mean of the four Pearson r, skipping any that is undefined
+/// (a constant series); `None` without a dev split or when none is defined.
+pub fn selection_score(report: &EpochReport) -> Option<f64> {
+    let finite: Vec<f64> = report.dev_pearson.iter().copied().filter(|v| v.is_finite()).collect();
+    (!finite.is_empty()).then(|| finite.iter().sum::<f64>() / finite.len() as f64)
 }
 
 const CHECKPOINTS: &str = "checkpoints";
+/// The model of the best dev epoch (model selection on the dev speakers), beside `model/` (the latest).
+const BEST: &str = "best";
 const LATEST: &str = "latest";
 
 /// Runs training from scratch; returns one report per epoch. Progress goes to stderr, metrics to
@@ -177,7 +189,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
                 }
                 false => None,
             };
-            (json, info, model, phone_ctc, Progress { epochs_done: 0, steps_done: 0, reports: Vec::new() })
+            (json, info, model, phone_ctc, Progress { epochs_done: 0, steps_done: 0, reports: Vec::new(), best_epoch: None })
         }
         Some(dir) => {
             let (json, info, model) = initial_model(&Init::Dir(dir.to_path_buf()), config.strategy, device)?;
@@ -228,7 +240,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
     let accum = config.grad_accum.max(1);
     let steps_per_epoch = lengths.len().div_ceil(config.batch_size).div_ceil(accum);
     let total_steps = (steps_per_epoch * config.epochs).max(1);
-    let Progress { epochs_done, mut steps_done, mut reports } = progress;
+    let Progress { epochs_done, mut steps_done, mut reports, mut best_epoch } = progress;
     let started = Instant::now();
     let started_steps = steps_done;
     for epoch in epochs_done..config.epochs {
@@ -293,7 +305,20 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
             dev_pearson,
             dev_mse,
         });
-        let progress = Progress { epochs_done: epoch + 1, steps_done, reports: reports.clone() };
+        let best_so_far = best_epoch.and_then(|e| reports.get(e - 1)).and_then(selection_score);
+        if let Some(score) = selection_score(reports.last().expect("just pushed"))
+            && best_so_far.is_none_or(|best| score > best)
+        {
+            // Written whole under a temporary name, then swapped in: `best/` is always one epoch's model.
+            let (best, temp) = (config.output.join(BEST), config.output.join(format!("{BEST}.partial")));
+            let _ = std::fs::remove_dir_all(&temp);
+            export(state.model(), &info, &config_json, &temp)?;
+            save_phone_head(&state, vocab.as_ref(), &temp)?;
+            let _ = std::fs::remove_dir_all(&best);
+            std::fs::rename(&temp, &best).map_err(err(best.display()))?;
+            best_epoch = Some(epoch + 1);
+        }
+        let progress = Progress { epochs_done: epoch + 1, steps_done, reports: reports.clone(), best_epoch };
         save_checkpoint(&config.output, &state, vocab.as_ref(), &info, &config_json, &progress)?;
         let lines: Vec<String> = reports.iter().map(|r| serde_json::to_string(r).expect("json")).collect();
         write_atomic(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
@@ -301,7 +326,15 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         export(state.model(), &info, &config_json, &model_dir)?;
         save_phone_head(&state, vocab.as_ref(), &model_dir)?;
     }
-    final_report(state.model(), &dev, &dev_audio, device, &config.output)?;
+    match best_epoch {
+        Some(best) if best != config.epochs => {
+            let bytes = sslpron_hub::local(&config.output.join(BEST)).read()?;
+            let (_, model, _) = sslpron_model::load(&bytes.files(), &device.clone().inner()).map_err(|e| e.to_string())?;
+            eprintln!("trainer: best dev epoch: {best} of {} (in {})", config.epochs, config.output.join(BEST).display());
+            final_report(&model, &format!("dev (best epoch {best} of {})", config.epochs), &dev, &dev_audio, device, &config.output)?;
+        }
+        _ => final_report(state.model(), "dev", &dev, &dev_audio, device, &config.output)?,
+    }
     Ok(reports)
 }
 
@@ -428,13 +461,14 @@ pub fn evaluate(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32
     Ok((pearson, mse))
 }
 
-/// The final report on the dev split: `report.json`, `report.txt` (printed too) and `dev_scatter.png`.
-fn final_report(model: &PronunciationModel, dev: &[Utterance], audio: &[Vec<f32>], device: &Device, output: &Path) -> Result<(), String> {
+/// The final report on the dev split (of the best dev epoch's model): `report.json`, `report.txt`
+/// (printed too) and `dev_scatter.png`.
+fn final_report(model: &PronunciationModel, name: &str, dev: &[Utterance], audio: &[Vec<f32>], device: &Device, output: &Path) -> Result<(), String> {
     if dev.is_empty() {
         return Ok(());
     }
     let (predicted, human) = predict(model, dev, audio, device)?;
-    let report = EvalReport::compute("dev", human.each_ref().map(Vec::as_slice), predicted.each_ref().map(Vec::as_slice));
+    let report = EvalReport::compute(name, human.each_ref().map(Vec::as_slice), predicted.each_ref().map(Vec::as_slice));
     report.write(output)?;
     eprintln!("{}", report.table());
     let panels: Vec<Panel> =

@@ -45,9 +45,29 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
     let metrics = std::fs::read_to_string(output.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 4, "{metrics}");
     assert!(reports.iter().all(|r| r.dev_pearson.len() == 4 && r.dev_mse.len() == 4), "dev metrics every epoch");
-    // The final report on the dev speaker (2 utterances) and its scatter plot.
+    // The final report on the dev speaker (2 utterances) and its scatter plot, of the best dev epoch
+    // (highest mean Pearson r), whose model is in best/.
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(output.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["utterances"], 2);
+    // Expected: the first epoch with the highest mean of the defined r (two utterances: each is ±1 or
+    // undefined), computed here from the logged metrics.
+    let mean = |r: &trainer::run::EpochReport| {
+        let finite: Vec<f64> = r.dev_pearson.iter().copied().filter(|v| v.is_finite()).collect();
+        finite.iter().sum::<f64>() / finite.len() as f64
+    };
+    let mut best = 1;
+    for e in 2..=4 {
+        if mean(&reports[e - 1]) > mean(&reports[best - 1]) {
+            best = e;
+        }
+    }
+    eprintln!("best dev epoch {best} of 4");
+    assert!(output.join("best/model.safetensors").exists());
+    if best == 4 {
+        assert_eq!(std::fs::read(output.join("best/model.safetensors")).unwrap(), std::fs::read(output.join("model/model.safetensors")).unwrap());
+    } else {
+        assert_eq!(report["split"], format!("dev (best epoch {best} of 4)"), "{report}");
+    }
     assert!(std::fs::read_to_string(output.join("report.txt")).unwrap().contains("fluency"));
     assert!(std::fs::read(output.join("dev_scatter.png")).unwrap().starts_with(b"\x89PNG"));
 
