@@ -68,6 +68,32 @@ fn one() -> usize {
     1
 }
 
+impl RunConfig {
+    /// The seed's recipe (General, AdamW lr 1e-5, batch 4, 30 epochs, seed 0, padding masked) on the
+    /// corpus at `data`, from `init`, into `output`; change fields with struct update syntax.
+    pub fn seed_recipe(data: PathBuf, init: Init, output: PathBuf) -> Self {
+        RunConfig {
+            data,
+            labels: None,
+            dev_speakers: None,
+            allow_missing_dev_speakers: false,
+            strategy: Strategy::General,
+            init,
+            epochs: 30,
+            batch_size: 4,
+            lr: 1e-5,
+            warmup_steps: 0,
+            seed: 0,
+            output,
+            optim: OptimSettings::default(),
+            seed_compat: false,
+            ctc_weight: 0.0,
+            grad_accum: 1,
+            head_bias_label_mean: false,
+        }
+    }
+}
+
 /// Dev metrics of one epoch.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct EpochReport {

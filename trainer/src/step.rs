@@ -159,11 +159,11 @@ impl TrainState {
         let loss_value = mse_loss.clone().into_scalar::<f32>() as f64;
         let mut loss = mse_loss;
         let mut ctc_value = None;
-        if let (Some(phone_head), Some(phones)) = (&trainee.phone_head, batch.phones) {
-            if let Some(ctc) = phone_head.loss(hidden, &frame_lengths, phones) {
-                ctc_value = Some(ctc.clone().into_scalar::<f32>() as f64);
-                loss = loss + ctc * self.ctc_weight;
-            }
+        if let (Some(phone_head), Some(phones)) = (&trainee.phone_head, batch.phones)
+            && let Some(ctc) = phone_head.loss(hidden, &frame_lengths, phones)
+        {
+            ctc_value = Some(ctc.clone().into_scalar::<f32>() as f64);
+            loss = loss + ctc * self.ctc_weight;
         }
         let loss = if scale == 1.0 { loss } else { loss * scale };
         let grads = GradientsParams::from_grads(loss.backward(), trainee);

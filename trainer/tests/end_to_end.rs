@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use burn::prelude::*;
 use trainer::run::{Init, RunConfig, preset, run};
-use trainer::step::{OptimSettings, Strategy};
 
 #[test]
 fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
@@ -17,23 +16,11 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
     let dev_speakers = output.join("dev-speakers.txt");
     std::fs::write(&dev_speakers, "1012\n").unwrap();
     let config = RunConfig {
-        data: root.join("tests/fixtures/corpus-tiny"),
-        labels: None,
         dev_speakers: Some(dev_speakers),
-        allow_missing_dev_speakers: false,
-        strategy: Strategy::General,
-        init: Init::Random(preset("tiny").unwrap()),
         epochs: 4,
-        batch_size: 4,
         lr: 1e-3,
-        warmup_steps: 0,
         seed: 3,
-        output: output.clone(),
-        optim: OptimSettings::default(),
-        seed_compat: false,
-        ctc_weight: 0.0,
-        grad_accum: 1,
-        head_bias_label_mean: false,
+        ..RunConfig::seed_recipe(root.join("tests/fixtures/corpus-tiny"), Init::Random(preset("tiny").unwrap()), output.clone())
     };
     let device = Device::flex().autodiff();
     device.seed(3);
@@ -93,23 +80,14 @@ fn phone_ctc_objective_trains_and_saves_its_head_beside_the_model() {
     let output = std::env::temp_dir().join(format!("sslpron-trainer-ctc-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&output);
     let config = RunConfig {
-        data: root.join("tests/fixtures/corpus-tiny"),
-        labels: None,
-        dev_speakers: None,
-        allow_missing_dev_speakers: false,
-        strategy: Strategy::General,
-        init: Init::Random(preset("tiny").unwrap()),
         epochs: 6,
         batch_size: 2,
         lr: 1e-2,
-        warmup_steps: 0,
         seed: 4,
-        output: output.clone(),
-        optim: OptimSettings::default(),
-        seed_compat: false,
         ctc_weight: 1.0,
         grad_accum: 2,
         head_bias_label_mean: true,
+        ..RunConfig::seed_recipe(root.join("tests/fixtures/corpus-tiny"), Init::Random(preset("tiny").unwrap()), output.clone())
     };
     let reports = run(&config, &Device::flex().autodiff()).expect("training runs");
     // The score head started at the label means: the first epoch's MSE is the labels' spread (a few

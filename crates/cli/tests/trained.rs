@@ -8,7 +8,7 @@ use std::process::Command;
 
 use burn::prelude::*;
 use trainer::run::{Init, RunConfig, preset, run};
-use trainer::step::{OptimSettings, Strategy};
+use trainer::step::Strategy;
 
 #[test]
 fn a_model_trained_on_the_mini_corpus_scores_through_the_cli() {
@@ -21,23 +21,14 @@ fn a_model_trained_on_the_mini_corpus_scores_through_the_cli() {
     let output = std::env::temp_dir().join(format!("sslpron-trained-mini-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&output);
     let config = RunConfig {
-        data: corpus.clone(),
-        labels: None,
         dev_speakers: Some(shared.join("speechocean762-labels/dev-speakers.txt")),
         allow_missing_dev_speakers: true,
         strategy: Strategy::Freeze,
-        init: Init::Random(preset("tiny").unwrap()),
         epochs: 3,
         batch_size: 8,
         lr: 1e-3,
-        warmup_steps: 0,
         seed: 1,
-        output: output.clone(),
-        optim: OptimSettings::default(),
-        seed_compat: false,
-        ctc_weight: 0.0,
-        grad_accum: 1,
-        head_bias_label_mean: false,
+        ..RunConfig::seed_recipe(corpus.clone(), Init::Random(preset("tiny").unwrap()), output.clone())
     };
     let reports = run(&config, &Device::flex().autodiff()).expect("training runs");
     assert!(reports[2].train_loss < reports[0].train_loss, "loss did not fall: {reports:?}");
