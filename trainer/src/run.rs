@@ -431,6 +431,16 @@ fn save_phone_head(state: &TrainState, vocab: Option<&PhoneVocab>, dir: &Path) -
     vocab.save(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())
 }
 
+/// A model directory in the hub layout, or, when no such path exists, a hub id
+/// `OWNER/NAME[@REVISION][:SUBFOLDER]` (downloaded into the hub cache).
+pub fn locate_model(spec: &Path) -> Result<sslpron_hub::ModelLocation, String> {
+    if spec.exists() {
+        Ok(sslpron_hub::local(spec))
+    } else {
+        sslpron_hub::resolve_model(&spec.display().to_string()).map_err(|e| e.to_string())
+    }
+}
+
 fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(serde_json::Value, ModelInfo, PronunciationModel), String> {
     let head = Some(if strategy == Strategy::Ctc { HeadKind::Ctc } else { HeadKind::General });
     match init {
@@ -441,13 +451,7 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
             Ok((json.clone(), ModelInfo { config: encoder, preprocessing: Preprocessing::default() }, model))
         }
         Init::Dir(dir) => {
-            let location = if dir.exists() {
-                sslpron_hub::local(dir)
-            } else {
-                // Not a local folder: a hub id, `OWNER/NAME[@REVISION][:SUBFOLDER]`.
-                sslpron_hub::resolve_model(&dir.display().to_string()).map_err(|e| e.to_string())?
-            };
-            let bytes = location.read()?;
+            let bytes = locate_model(dir)?.read()?;
             let files = bytes.files();
             let wanted = head.expect("every strategy has a head");
             let (info, model, report) = sslpron_model::load_for_training(&files, device, wanted).map_err(|e| e.to_string())?;

@@ -54,12 +54,7 @@ fn evaluate(args: Args) -> Result<(), String> {
         let (info, model, _, _) = sslpron_model::load_bundle(&bytes, &args.model.display().to_string(), &device).map_err(|e| e.to_string())?;
         (info, model)
     } else {
-        let location = if args.model.exists() {
-            sslpron_hub::local(&args.model)
-        } else {
-            sslpron_hub::resolve_model(&args.model.display().to_string()).map_err(|e| e.to_string())?
-        };
-        let bytes = location.read()?;
+        let bytes = trainer::run::locate_model(&args.model)?.read()?;
         let (info, model, _) = sslpron_model::load(&bytes.files(), &device).map_err(|e| e.to_string())?;
         (info, model)
     };
