@@ -1,7 +1,7 @@
-// The model the page and the widget load when none is given. Until a trained model ships, this is a
-// tiny untrained one (tests/fixtures/models/wav2vec2-base, converted by `sslpron convert`), and it says so.
-// Regenerate with: scripts/make-demo-model.sh (the test suite checks that it is current).
+// The model the page and the widget load when none is given: the trained default model
+// (www/models/default/MODEL_CARD.md), in the web format. The page refuses a file whose SHA-256 differs.
+// Written by scripts/export-default-model.sh; crates/cli/tests/default_model.rs checks the hash.
 export const DEFAULT_MODEL = {
-  url: "models/demo.sslpron",
-  sha256: "7f36a3a6920cddf9acee706d7554c01c6559c37f3c9394481b82f31aa5a0d976",
+  url: "models/default.sslpron",
+  sha256: "8181f7ac42db5d43b8ad1c930f852097d87bb3fbcb986b5f6b6a69665f48a11e",
 };

@@ -1,11 +1,11 @@
 // <pron-scorer>: the scorer as one tag for teachers' pages.
 //
 //   <script type="module" src="https://example.org/sslpron/widget.js"></script>
-//   <pron-scorer text="I want to go to the park." model="https://example.org/sslpron/models/demo.sslpron"
+//   <pron-scorer text="I want to go to the park." model="https://example.org/sslpron/models/default.sslpron"
 //                sha256="…"></pron-scorer>
 //
-// Attributes: text (the sentence to read), model (web model URL; default: the demo model beside this
-// file), sha256 (checked when given), device (auto | webgpu | cpu). Fires a `score` event (bubbling,
+// Attributes: text (the sentence to read), model (web model URL; default: the trained default model
+// beside this file, models/default.sslpron), sha256 (checked when given), device (auto | webgpu | cpu). Fires a `score` event (bubbling,
 // composed) whose detail is {accuracy, fluency, prosody, total, seconds, text}. Styles live in its shadow
 // DOM: nothing leaks into the page or from it.
 

@@ -23,7 +23,8 @@ const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SSLPRON = process.env.SSLPRON_BIN || join(ROOT, "target/debug/sslpron");
 // A real Speechocean762 utterance (3.5 s), looped by the fake microphone.
 const CLIP = join(ROOT, "tests/fixtures/audio/medium.wav");
-const MODEL = join(ROOT, "www/models/demo.sslpron");
+// The page's default model: the trained one (www/models/default/MODEL_CARD.md).
+const DEFAULT_MODEL = join(ROOT, "www/models/default.sslpron");
 const TOLERANCE = 0.02;
 const SHOTS = join(ROOT, "docs/screenshots");
 const ASPECTS = ["accuracy", "fluency", "prosody", "total"];
@@ -70,11 +71,11 @@ async function recordOnPage(page, seconds) {
 }
 
 /** The page's recording (its download link) scored by the CLI. */
-async function cliScoresOfDownload(page, name) {
+async function cliScoresOfDownload(page, name, model) {
   const [download] = await Promise.all([page.waitForEvent("download"), page.click("#download")]);
   const wav = join(scratch, `${name}.wav`);
   await download.saveAs(wav);
-  const out = execFileSync(SSLPRON, ["score", "--json", "--model", MODEL, wav], { encoding: "utf8" });
+  const out = execFileSync(SSLPRON, ["score", "--json", "--model", model, wav], { encoding: "utf8" });
   return JSON.parse(out.trim());
 }
 
@@ -85,7 +86,8 @@ function assertClose(page, cli, label) {
   }
 }
 
-async function scoresMatchCli(device, flags) {
+/** Loads the page with `query` (default: the default model), records, and compares with `sslpron score` on `model`. */
+async function scoresMatchCli(device, flags, { query = "", model = DEFAULT_MODEL } = {}) {
   const browser = await launch(flags);
   try {
     const context = await browser.newContext({ permissions: ["microphone"], acceptDownloads: true });
@@ -93,7 +95,7 @@ async function scoresMatchCli(device, flags) {
     const requests = [];
     page.on("request", (r) => requests.push({ url: r.url(), method: r.method(), body: r.postDataBuffer()?.length || 0, phase: "load" }));
     const t0 = Date.now();
-    await page.goto(`${base}/?device=${device}&no-offline`);
+    await page.goto(`${base}/?device=${device}&no-offline${query}`);
     await page.waitForFunction(() => ["ready", "error"].includes(document.body.dataset.state), null, { timeout: 180_000 });
     const status = await page.textContent("#model-status");
     assert.equal(await page.evaluate(() => document.body.dataset.state), "ready", status);
@@ -106,14 +108,14 @@ async function scoresMatchCli(device, flags) {
 
     const page5s = await recordOnPage(page, 5);
     const result = await page.textContent("#timing");
-    const cli = await cliScoresOfDownload(page, device);
+    const cli = await cliScoresOfDownload(page, device, model);
     assertClose(page5s, cli, device);
     await page.screenshot({ path: join(SHOTS, `page-${device}.png`), fullPage: true });
 
     // Cached second load: a fresh page in the same context (same Cache API).
     const again = await context.newPage();
     const t1 = Date.now();
-    await again.goto(`${base}/?device=${device}&no-offline`);
+    await again.goto(`${base}/?device=${device}&no-offline${query}`);
     await again.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 180_000 });
     const cached = await again.evaluate(() => window.sslpronLoad);
     assert.equal(cached.fromCache, true, "the second load comes from the Cache API");
@@ -140,6 +142,18 @@ async function scoresMatchCli(device, flags) {
 
 test("CPU path: the page's scores equal sslpron score on the recorded audio", async () => {
   await scoresMatchCli("cpu", []);
+});
+
+test("the page loads the trained default model and says what it is", async () => {
+  const browser = await launch();
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${base}/?device=cpu&no-offline`);
+    await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 120_000 });
+    assert.match(await page.textContent("#model-description"), /Trained on Speechocean762/);
+  } finally {
+    await browser.close();
+  }
 });
 
 test("WebGPU path: the page's scores equal sslpron score on the recorded audio", async () => {

@@ -26,9 +26,10 @@ enum Command {
     Score {
         /// Model directory in the hub layout (config.json, model.safetensors, optional preprocessor_config.json),
         /// a web model file (`sslpron convert`), or a hub model OWNER/NAME[@REVISION][:SUBFOLDER], downloaded into the hub cache (HF_HOME,
-        /// HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1). A path that exists wins.
+        /// HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1). A path that exists wins. Default: the built-in model
+        /// (www/models/default.sslpron, trained on Speechocean762; see www/models/default/MODEL_CARD.md).
         #[arg(long, value_name = "DIR|FILE.sslpron|HUB_ID[:SUBFOLDER]")]
-        model: PathBuf,
+        model: Option<PathBuf>,
         /// One JSON object per line: {"file", "accuracy", "fluency", "prosody", "total"}.
         #[arg(long)]
         json: bool,
@@ -55,7 +56,7 @@ enum Command {
         /// Model directory or hub model, as for `score`; it must have a score head.
         #[arg(value_name = "DIR|HUB_ID[:SUBFOLDER]")]
         model: PathBuf,
-        /// Output file (e.g. model.sslpron), written atomically.
+        /// Output file (e.g. model.sslpron), written atomically; a new folder with --hub-layout.
         output: PathBuf,
         /// Weight storage: f16 (half the size, the default), f32 (exact), int8 (weight matrices per-row int8).
         #[arg(long, default_value = "f16")]
@@ -66,16 +67,20 @@ enum Command {
         /// WAV files to score with the original and the converted model: prints the largest change.
         #[arg(long, value_name = "WAV")]
         check: Vec<PathBuf>,
+        /// Write a model directory in the hub layout (OUTPUT is a new folder) with the weights stored at
+        /// --precision (f32 or f16), instead of a web model file.
+        #[arg(long)]
+        hub_layout: bool,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Score { model, json, device, audio } => score::run(&model, json, device, &audio),
+        Command::Score { model, json, device, audio } => score::run(model.as_deref(), json, device, &audio),
         Command::Embed { model, device, audio, output } => embed::run(&model, device, &audio, &output),
-        Command::Convert { model, output, precision, description, check } => {
-            convert::run(&model, &output, precision, &description, &check)
+        Command::Convert { model, output, precision, description, check, hub_layout } => {
+            convert::run(&model, &output, precision, &description, &check, hub_layout)
         }
     };
     match result {

@@ -58,6 +58,19 @@ pub fn load(spec: &Path, device: Device) -> Result<LoadedModel, String> {
     Ok(LoadedModel { info, model, weights_path: location.weights, device })
 }
 
+/// The default model, compiled into the binary so that `sslpron score clip.wav` works offline with
+/// nothing else installed: the same file the page loads (www/models/default.sslpron).
+const BUILTIN_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../www/models/default.sslpron"));
+/// How messages name the built-in model.
+pub const BUILTIN_MODEL_NAME: &str = "built-in model (www/models/default.sslpron)";
+
+pub fn load_builtin(device: Device) -> Result<LoadedModel, String> {
+    let (info, model, report, _) =
+        sslpron_model::load_bundle(BUILTIN_MODEL, BUILTIN_MODEL_NAME, &device).map_err(|e| e.to_string())?;
+    warn_unused(BUILTIN_MODEL_NAME, &report);
+    Ok(LoadedModel { info, model, weights_path: PathBuf::from(BUILTIN_MODEL_NAME), device })
+}
+
 fn warn_unused(file: &str, report: &LoadReport) {
     if !report.unused.is_empty() {
         let shown: Vec<&str> = report.unused.iter().take(5).map(String::as_str).collect();

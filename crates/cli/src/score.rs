@@ -19,8 +19,12 @@ struct ScoreLine<'a> {
     total: f32,
 }
 
-pub fn run(model_dir: &Path, json: bool, device: DeviceChoice, audio: &[PathBuf]) -> Result<(), String> {
-    let loaded = model_dir::load(model_dir, device.device()?)?;
+/// Scores `audio` with the model at `model` (see [`model_dir::load`]), or with the built-in one.
+pub fn run(model: Option<&Path>, json: bool, device: DeviceChoice, audio: &[PathBuf]) -> Result<(), String> {
+    let loaded = match model {
+        Some(spec) => model_dir::load(spec, device.device()?)?,
+        None => model_dir::load_builtin(device.device()?)?,
+    };
     if loaded.model.head.is_none() {
         return Err(sslpron_model::ModelError::NoScoreHead { file: loaded.weights_name() }.to_string());
     }

@@ -108,3 +108,43 @@ fn bad_conversions_and_bad_web_models_are_refused() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--hub-layout`: a model folder whose weights are stored in f16 scores like the web model in f16 (the
+/// same rounding of the same weights), converts to that very web file, keeps f32 exact, and refuses int8
+/// and an existing folder without touching it.
+#[test]
+fn hub_layout_in_f16_is_the_web_models_weights_and_f32_is_exact() {
+    let dir = scratch("hub-layout");
+    for kind in ["wav2vec2-base", "wavlm-ctc"] {
+        let model = format!("tests/fixtures/models/{kind}");
+        let reference = scores(&model);
+        let (f32_dir, f16_dir) = (dir.join(format!("{kind}-f32")), dir.join(format!("{kind}-f16")));
+        for (out, precision) in [(&f32_dir, "f32"), (&f16_dir, "f16")] {
+            let result = sslpron(&["convert", &model, out.to_str().unwrap(), "--hub-layout", "--precision", precision]);
+            assert!(result.status.success(), "{kind} {precision}: {}", String::from_utf8_lossy(&result.stderr));
+        }
+        assert_eq!(scores(f32_dir.to_str().unwrap()), reference, "{kind}: f32 hub layout is exact");
+        let half = std::fs::metadata(f16_dir.join("model.safetensors")).unwrap().len();
+        let full = std::fs::metadata(f32_dir.join("model.safetensors")).unwrap().len();
+        assert!(half * 10 < full * 6, "{kind}: f16 weights {half} bytes vs f32 {full}");
+
+        let (from_hub, from_model) = (dir.join(format!("{kind}-a.sslpron")), dir.join(format!("{kind}-b.sslpron")));
+        for (source, out) in [(f16_dir.to_str().unwrap(), &from_hub), (model.as_str(), &from_model)] {
+            let result = sslpron(&["convert", source, out.to_str().unwrap(), "--description", "fixture"]);
+            assert!(result.status.success(), "{kind}: {}", String::from_utf8_lossy(&result.stderr));
+        }
+        assert!(std::fs::read(&from_hub).unwrap() == std::fs::read(&from_model).unwrap(), "{kind}: the f16 folder converts to the same web file");
+        assert_eq!(scores(f16_dir.to_str().unwrap()), scores(from_hub.to_str().unwrap()), "{kind}: f16 folder and web file score alike");
+    }
+    let model = "tests/fixtures/models/wav2vec2-base";
+    let existing = dir.join("wav2vec2-base-f32");
+    let before = std::fs::read(existing.join("model.safetensors")).unwrap();
+    let result = sslpron(&["convert", model, existing.to_str().unwrap(), "--hub-layout"]);
+    assert!(!result.status.success() && String::from_utf8_lossy(&result.stderr).contains("already exists"));
+    assert_eq!(std::fs::read(existing.join("model.safetensors")).unwrap(), before);
+    let int8 = dir.join("int8");
+    let result = sslpron(&["convert", model, int8.to_str().unwrap(), "--hub-layout", "--precision", "int8"]);
+    assert!(!result.status.success() && String::from_utf8_lossy(&result.stderr).contains("int8"));
+    assert!(!int8.exists(), "nothing written for a refused conversion");
+    let _ = std::fs::remove_dir_all(&dir);
+}
