@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Side-by-side CPU forward benchmark: sslpron (Burn, flex device) vs transformers (torch CPU).
 
-Both run the same randomly initialised model (a base-size Wav2Vec2 by default: hidden 768, 12 layers,
-the seed's General head) on the same audio, with the same number of threads, back to back in one run.
-Prints the median of each and the ratio torch / sslpron (> 1 means sslpron is faster).
+Both run the same randomly initialised base-size model (transformers' default config: hidden 768,
+12 layers, plus the seed's General head) on the same audio, with the same number of threads, back to back
+in one run: for each family and clip length, sslpron's repeats, then transformers'. Prints the median of
+each and the ratio torch / sslpron (> 1 means sslpron is faster), and a Markdown table at the end.
 
-    python benches/forward_cpu.py --threads 2 --seconds 10 --repeats 5
+    python benches/forward_cpu.py --threads 2 --families wav2vec2,hubert,wavlm --seconds 2,5,20 --repeats 5
 
 Needs the fixture venv (tests/fixtures/requirements.txt) and a release build of the example
 (`cargo build --release -p sslpron-cli --example bench_forward`, done by this script).
@@ -72,13 +73,27 @@ def time_torch(model, head, audio, repeats):
     return statistics.median(times), min(times), max(times)
 
 
+def comma_list(kind):
+    return lambda text: [kind(v) for v in text.split(",") if v]
+
+
+def cpu_name():
+    try:
+        return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--family", choices=sorted(FAMILIES), default="wav2vec2")
+    parser.add_argument("--families", type=comma_list(str), default=list(FAMILIES))
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=comma_list(float), default=[2.0, 5.0, 20.0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    unknown = [f for f in args.families if f not in FAMILIES]
+    if unknown:
+        parser.error(f"unknown families {unknown}; choose from {sorted(FAMILIES)}")
 
     torch.set_num_threads(args.threads)
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads))
@@ -86,24 +101,30 @@ def main():
                    cwd=ROOT, check=True)
     binary = ROOT / "target" / "release" / "examples" / "bench_forward"
 
+    print(f"{args.threads} thread(s), {args.repeats} repeats after one warm-up, {cpu_name()}, "
+          f"torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        model, head = make_model(args.family, tmp / "model")
-        audio = make_audio(args.seconds, tmp / "clip.wav")
-        ours_out = subprocess.run([str(binary), str(tmp / "model"), str(tmp / "clip.wav"), str(args.repeats)],
-                                  env=env, check=True, capture_output=True, text=True).stdout
-        ours = json.loads(ours_out)
-        torch_median, torch_min, torch_max = time_torch(model, head, audio, args.repeats)
+        for family in args.families:
+            model, head = make_model(family, tmp / family)
+            for seconds in args.seconds:
+                clip = tmp / f"clip-{seconds:g}s.wav"
+                audio = make_audio(seconds, clip)
+                ours = json.loads(subprocess.run([str(binary), str(tmp / family), str(clip), str(args.repeats)],
+                                                 env=env, check=True, capture_output=True, text=True).stdout)
+                theirs = time_torch(model, head, audio, args.repeats)
+                ratio = theirs[0] / ours["median_ms"]
+                rows.append((family, seconds, ours, theirs, ratio))
+                print(f"{family:8} {seconds:4g} s  sslpron {ours['median_ms']:8.1f} ms (min {ours['min_ms']:.1f}, "
+                      f"max {ours['max_ms']:.1f})  torch {theirs[0]:8.1f} ms (min {theirs[1]:.1f}, max {theirs[2]:.1f})"
+                      f"  ratio torch/sslpron {ratio:.2f}x", flush=True)
+            del model, head
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    print(f"{args.family} base, {args.seconds:g} s audio, {args.threads} thread(s), {args.repeats} repeats, {cpu}")
-    print(f"  sslpron (flex CPU)   median {ours['median_ms']:9.1f} ms  (min {ours['min_ms']:.1f}, max {ours['max_ms']:.1f})")
-    print(f"  transformers (torch {torch.__version__}) median {torch_median:9.1f} ms  (min {torch_min:.1f}, max {torch_max:.1f})")
-    print(f"  ratio torch/sslpron: {torch_median / ours['median_ms']:.2f}x  (> 1: sslpron faster)")
+    print("\n| family (base) | audio | sslpron | transformers | ratio torch / sslpron |")
+    print("|---|---|---|---|---|")
+    for family, seconds, ours, theirs, ratio in rows:
+        print(f"| {family} | {seconds:g} s | {ours['median_ms']:.0f} ms | {theirs[0]:.0f} ms | **{ratio:.2f}x** |")
 
 
 if __name__ == "__main__":

@@ -20,16 +20,23 @@ fn main() {
     let samples = common::prepared(audio, &info);
     let enc = &model.encoder;
     {
-        // Layer 0 split into its parts: conv, GroupNorm over time, GELU.
-        let x = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(1);
+        // Layer 0 split into its parts: conv (as the GEMM, and Burn's conv1d for comparison), GroupNorm
+        // over time, GELU (ours and Burn's). Channels last, as the encoder runs it.
+        let x = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(2);
         let layer = &enc.feature_extractor.conv_layers[0];
         for round in 0..2 {
             let t = Instant::now();
-            let c = layer.conv.forward(x.clone());
+            let _ = layer.conv.forward(x.clone().swap_dims(1, 2)).into_data();
+            let burn_conv_ms = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            let c = layer.convolve(x.clone());
             let _ = c.clone().into_data();
             let conv_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
-            let g = burn::tensor::activation::gelu(c.clone());
+            let _ = burn::tensor::activation::gelu(c.clone()).into_data();
+            let burn_gelu_ms = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            let g = sslpron_model::host_kernels::gelu(c.clone());
             let _ = g.into_data();
             let gelu_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
@@ -37,7 +44,7 @@ fn main() {
             let _ = whole.into_data();
             let whole_ms = t.elapsed().as_secs_f64() * 1e3;
             if round == 1 {
-                println!("conv layer 0 parts: conv {conv_ms:.1} ms, gelu {gelu_ms:.1} ms, norm ≈ {:.1} ms (whole {whole_ms:.1} ms)", whole_ms - conv_ms - gelu_ms);
+                println!("conv layer 0 parts: conv {conv_ms:.1} ms (Burn's conv1d {burn_conv_ms:.1}), gelu {gelu_ms:.1} ms (Burn's {burn_gelu_ms:.1}), norm ≈ {:.1} ms (whole {whole_ms:.1} ms)", whole_ms - conv_ms - gelu_ms);
             }
         }
     }
@@ -58,11 +65,64 @@ fn main() {
             }
         }
     }
+    {
+        // One encoder layer, op by op, on the frames this clip gives (flex runs each op to completion
+        // before returning, so timing the calls is enough).
+        let frames = enc.feature_extractor.frame_lengths(&[samples.len()])[0];
+        let hidden = enc.encoder.layers[0].attention.q_proj.weight.dims()[0];
+        let x = Tensor::<3>::random([1, frames, hidden], burn::tensor::Distribution::Default, &device);
+        let layer = &enc.encoder.layers[0];
+        let att = &layer.attention;
+        let heads = att.num_heads;
+        let split = |t: Tensor<3>| t.reshape([1, frames, heads, hidden / heads]).swap_dims(1, 2);
+        for round in 0..3 {
+            let mut rows: Vec<(&str, f64)> = Vec::new();
+            let mut lap = Instant::now();
+            let mut time = |name: &'static str| {
+                rows.push((name, lap.elapsed().as_secs_f64() * 1e3));
+                lap = Instant::now();
+            };
+            let q = split(att.q_proj.forward(x.clone()));
+            time("q projection");
+            let k = split(att.k_proj.forward(x.clone()));
+            time("k projection");
+            let v = split(att.v_proj.forward(x.clone()));
+            time("v projection");
+            let scores = q.matmul(k.swap_dims(2, 3));
+            time("q k^T");
+            let probs = sslpron_model::host_kernels::softmax_last_dim(scores);
+            time("softmax");
+            let context = probs.matmul(v);
+            time("probs v");
+            let context = context.swap_dims(1, 2).reshape([1, frames, hidden]);
+            time("heads merged (copy)");
+            let attended = att.out_proj.forward(context);
+            time("out projection");
+            let h = layer.layer_norm.forward(x.clone() + attended);
+            time("residual + layer norm");
+            let f = layer.feed_forward.intermediate_dense.forward(h.clone());
+            time("FFN dense 1");
+            let f = sslpron_model::host_kernels::gelu(f);
+            time("GELU");
+            let f = layer.feed_forward.output_dense.forward(f);
+            time("FFN dense 2");
+            let _ = layer.final_layer_norm.forward(h + f);
+            time("residual + layer norm");
+            if round == 2 {
+                let total: f64 = rows.iter().map(|(_, ms)| ms).sum();
+                println!("one encoder layer, {frames} frames:");
+                for (name, ms) in &rows {
+                    println!("  {name:26} {ms:7.2} ms");
+                }
+                println!("  {:26} {total:7.2} ms", "total");
+            }
+        }
+    }
     for round in 0..2 {
         let mut rows: Vec<(String, f64)> = Vec::new();
         let mut time = |name: String, start: Instant| rows.push((name, start.elapsed().as_secs_f64() * 1e3));
         let x = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0);
-        let mut h = x.unsqueeze_dim::<3>(1);
+        let mut h = x.unsqueeze_dim::<3>(2);
         for (i, layer) in enc.feature_extractor.conv_layers.iter().enumerate() {
             let t = Instant::now();
             h = layer.forward(h);
@@ -70,7 +130,7 @@ fn main() {
             time(format!("conv layer {i}"), t);
         }
         let t = Instant::now();
-        let p = enc.feature_projection.forward(h.swap_dims(1, 2));
+        let p = enc.feature_projection.forward(h);
         let _ = p.clone().into_data();
         time("feature projection".into(), t);
         let t = Instant::now();

@@ -10,6 +10,7 @@ use burn::tensor::{Int, TensorData, activation};
 
 use crate::config::{EncoderConfig, Family};
 use crate::error::ModelError;
+use crate::host_kernels;
 use crate::layers::{dropout, linear};
 use crate::weights::{Init, TensorSource};
 
@@ -110,7 +111,7 @@ impl Attention {
         if let Some(mask) = key_padding {
             scores = scores + mask.clone();
         }
-        let probs = self.dropout.forward(activation::softmax(scores, 3));
+        let probs = self.dropout.forward(host_kernels::softmax_last_dim(scores));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([batch, frames, hidden]);
         (self.out_proj.forward(context), position_bias)
     }

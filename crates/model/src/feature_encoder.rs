@@ -7,6 +7,7 @@ use burn::prelude::*;
 
 use crate::config::{Activation, EncoderConfig, FeatExtractNorm};
 use crate::error::ModelError;
+use crate::host_kernels;
 use crate::layers::activate;
 use crate::weights::{Init, TensorSource};
 
@@ -69,30 +70,56 @@ impl ConvLayer {
         Ok(ConvLayer { conv, norm, activation: config.feat_extract_activation })
     }
 
-    /// `[batch, channels_in, samples] -> [batch, channels_out, frames]`
+    /// `[batch, frames_in, channels_in] -> [batch, frames_out, channels_out]`, channels last.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         self.forward_masked(x, None)
     }
 
-    /// As [`forward`](Self::forward); `valid` (`[batch, 1, frames]`, 1 = real audio) keeps padded frames
+    /// As [`forward`](Self::forward); `valid` (`[batch, frames, 1]`, 1 = real audio) keeps padded frames
     /// out of the GroupNorm statistics, so a padded utterance normalises as it would alone.
     pub fn forward_masked(&self, x: Tensor<3>, valid: Option<&Tensor<3>>) -> Tensor<3> {
-        let x = self.conv.forward(x);
+        let x = self.convolve(x);
         let x = match &self.norm {
             Some(ConvNorm::Group(norm)) => channel_norm_over_time(norm, x, valid),
-            Some(ConvNorm::Layer(norm)) => norm.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
+            Some(ConvNorm::Layer(norm)) => norm.forward(x),
             None => x,
         };
         activate(self.activation, x)
     }
+
+    /// The strided convolution on channels-last frames. On the flex CPU device it is one GEMM: a
+    /// contiguous `[frames, channels_in]` signal holds the receptive field of output frame `t`
+    /// (`kernel` frames, tap-major) as the contiguous run of `kernel * channels_in` values starting at
+    /// `t * stride * channels_in`, so `unfold` exposes every row as a view with overlapping rows, no
+    /// copy, and flex's GEMM reads it through its strides against the weight laid out
+    /// `[kernel * channels_in, channels_out]`. Burn's conv1d on flex ran the CNN 2.6x slower than torch
+    /// (im2col copies plus a layout change per layer; layer 0 at ~4 GFLOP/s). Elsewhere Burn's conv1d:
+    /// autodiff's `unfold` backward loops over windows one by one, and the wgpu device has tuned kernels.
+    pub fn convolve(&self, x: Tensor<3>) -> Tensor<3> {
+        if !host_kernels::is_host_inference(&x.device()) {
+            return self.conv.forward(x.swap_dims(1, 2)).swap_dims(1, 2);
+        }
+        let [batch, frames, c_in] = x.dims();
+        let (kernel, stride) = (self.conv.kernel_size, self.conv.stride);
+        let [c_out, _, _] = self.conv.weight.dims();
+        let rows: Tensor<3> = x.reshape([batch, frames * c_in]).unfold(1, kernel * c_in, stride * c_in);
+        // PyTorch's [c_out, c_in, kernel] -> [1, kernel * c_in, c_out]: tap-major, as the rows are.
+        let weight = self.conv.weight.val().permute([2, 1, 0]).reshape([1, kernel * c_in, c_out]);
+        let y = rows.matmul(weight);
+        match &self.conv.bias {
+            Some(bias) => y + bias.val().reshape([1, 1, c_out]),
+            None => y,
+        }
+    }
 }
 
 /// GroupNorm with one group per channel, i.e. each channel normalised over time (over the `valid`
-/// frames only, when given). Layer 0 sees every fifth sample, thousands of frames: a one-pass sum over
-/// that many f32 values drifts by ~1e-5 relative, which sharp attention later amplifies past the parity
-/// tolerance. Summing in blocks of 64 first keeps the statistics as exact as PyTorch's.
+/// frames only, when given), on `[batch, frames, channels]`. Layer 0 sees every fifth sample, thousands
+/// of frames: a one-pass sum over that many f32 values drifts by ~1e-5 relative, which sharp attention
+/// later amplifies past the parity tolerance. Summing in blocks of 64 first keeps the statistics as
+/// exact as PyTorch's.
 fn channel_norm_over_time(norm: &GroupNorm, x: Tensor<3>, valid: Option<&Tensor<3>>) -> Tensor<3> {
-    let [batch, channels, frames] = x.dims();
+    let [_, frames, channels] = x.dims();
     let (var, centered) = match valid {
         None => {
             let centered = x.clone() - blocked_sum_over_time(x) / frames as f64;
@@ -100,35 +127,32 @@ fn channel_norm_over_time(norm: &GroupNorm, x: Tensor<3>, valid: Option<&Tensor<
             (var, centered)
         }
         Some(valid) => {
-            let count = valid.clone().sum_dim(2); // [batch, 1, 1]
+            let count = valid.clone().sum_dim(1); // [batch, 1, 1]
             let centered = x.clone() - blocked_sum_over_time(x * valid.clone()) / count.clone();
             let var = blocked_sum_over_time((centered.clone() * valid.clone()).powi_scalar(2)) / count;
             (var, centered)
         }
     };
     let normalized = centered / (var + norm.epsilon).sqrt();
-    let (gamma, beta) = (norm.gamma.as_ref(), norm.beta.as_ref());
-    match (gamma, beta) {
-        (Some(g), Some(b)) => {
-            normalized * g.val().reshape([1, channels, 1]) + b.val().reshape([1, channels, 1])
-        }
+    match (norm.gamma.as_ref(), norm.beta.as_ref()) {
+        (Some(g), Some(b)) => normalized * g.val().reshape([1, 1, channels]) + b.val().reshape([1, 1, channels]),
         _ => normalized,
     }
-    .reshape([batch, channels, frames])
 }
 
-/// `sum(x, dim=2, keepdim)` summed block-wise (zero-padded to whole blocks).
+/// `sum(x, dim=1, keepdim)` of `[batch, frames, channels]`, summed block-wise (zero-padded to whole
+/// blocks).
 fn blocked_sum_over_time(x: Tensor<3>) -> Tensor<3> {
     const BLOCK: usize = 64;
-    let [batch, channels, frames] = x.dims();
+    let [batch, frames, channels] = x.dims();
     let blocks = frames.div_ceil(BLOCK);
     let padded = if blocks * BLOCK == frames {
         x
     } else {
-        let zeros = Tensor::zeros([batch, channels, blocks * BLOCK - frames], &x.device());
-        Tensor::cat(vec![x, zeros], 2)
+        let zeros = Tensor::zeros([batch, blocks * BLOCK - frames, channels], &x.device());
+        Tensor::cat(vec![x, zeros], 1)
     };
-    padded.reshape([batch, channels, blocks, BLOCK]).sum_dim(3).sum_dim(2).reshape([batch, channels, 1])
+    padded.reshape([batch, blocks, BLOCK, channels]).sum_dim(2).sum_dim(1).reshape([batch, 1, channels])
 }
 
 #[derive(Module, Debug)]
@@ -151,18 +175,18 @@ impl FeatureEncoder {
     /// the padding does not reach the statistics of the real frames.
     pub fn forward_lengths(&self, input_values: Tensor<2>, lengths: Option<&[usize]>) -> Tensor<3> {
         let device = input_values.device();
-        let mut x = input_values.unsqueeze_dim::<3>(1);
+        let mut x = input_values.unsqueeze_dim::<3>(2); // [batch, samples, 1]: channels last
         let mut lengths: Option<Vec<usize>> = lengths.map(<[usize]>::to_vec);
         for layer in &self.conv_layers {
             lengths = lengths.map(|ls| ls.iter().map(|&l| conv_output_length(l, layer.conv.kernel_size, layer.conv.stride)).collect());
             // Only GroupNorm mixes frames; the frame mask is built just for it.
             let valid = match (&layer.norm, &lengths) {
-                (Some(ConvNorm::Group(_)), Some(ls)) => Some(frame_mask(ls, output_frames(&x, layer), &device).unsqueeze_dim::<3>(1)),
+                (Some(ConvNorm::Group(_)), Some(ls)) => Some(frame_mask(ls, output_frames(&x, layer), &device).unsqueeze_dim::<3>(2)),
                 _ => None,
             };
             x = layer.forward_masked(x, valid.as_ref());
         }
-        x.swap_dims(1, 2)
+        x
     }
 
     /// Frames each utterance of `lengths` samples yields (transformers' `_get_feat_extract_output_lengths`).
@@ -179,7 +203,7 @@ fn conv_output_length(samples: usize, kernel: usize, stride: usize) -> usize {
 }
 
 fn output_frames(x: &Tensor<3>, layer: &ConvLayer) -> usize {
-    conv_output_length(x.dims()[2], layer.conv.kernel_size, layer.conv.stride)
+    conv_output_length(x.dims()[1], layer.conv.kernel_size, layer.conv.stride)
 }
 
 /// `[batch, frames]` of 1.0 for the first `lengths[b]` frames, 0.0 after.

@@ -6,6 +6,7 @@ use burn::tensor::activation;
 
 use crate::config::Activation;
 use crate::error::ModelError;
+use crate::host_kernels;
 use crate::weights::{Init, TensorSource};
 
 /// transformers' `initializer_range`: the std of fresh Linear weights.
@@ -35,7 +36,7 @@ pub fn dropout(prob: f64) -> Dropout {
 
 pub fn activate<const D: usize>(act: Activation, x: Tensor<D>) -> Tensor<D> {
     match act {
-        Activation::Gelu => activation::gelu(x),
+        Activation::Gelu => host_kernels::gelu(x),
         Activation::GeluTanh => activation::gelu_approximate(x),
         Activation::Relu => activation::relu(x),
         Activation::Silu => activation::silu(x),

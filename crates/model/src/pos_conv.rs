@@ -8,6 +8,7 @@ use burn::tensor::ops::ConvOptions;
 
 use crate::config::{Activation, EncoderConfig};
 use crate::error::ModelError;
+use crate::host_kernels;
 use crate::layers::activate;
 use crate::weights::{Init, TensorSource};
 
@@ -63,14 +64,45 @@ impl PositionalConvEmbedding {
 
     /// `[batch, frames, hidden] -> [batch, frames, hidden]`
     pub fn forward(&self, hidden: Tensor<3>) -> Tensor<3> {
-        let [_, frames, _] = hidden.dims();
         let weight = self.weight();
-        let kernel = weight.dims()[2];
-        let options = ConvOptions::new([1], [kernel / 2], [1], self.groups);
-        let x = conv1d(hidden.swap_dims(1, 2), weight, Some(self.bias.val()), options);
-        // Even kernels give frames + 1 outputs: drop the last, as transformers' SamePadLayer does.
-        let x = x.narrow(2, 0, frames);
-        activate(self.activation, x).swap_dims(1, 2)
+        let x = if host_kernels::is_host_inference(&hidden.device()) {
+            self.convolve_unfolded(hidden, weight)
+        } else {
+            let [_, frames, _] = hidden.dims();
+            let kernel = weight.dims()[2];
+            let options = ConvOptions::new([1], [kernel / 2], [1], self.groups);
+            let x = conv1d(hidden.swap_dims(1, 2), weight, Some(self.bias.val()), options);
+            // Even kernels give frames + 1 outputs: drop the last, as transformers' SamePadLayer does.
+            x.narrow(2, 0, frames).swap_dims(1, 2)
+        };
+        activate(self.activation, x)
+    }
+
+    /// The same grouped "same" convolution as one GEMM per group, for the flex CPU device. Per group the
+    /// zero-padded frames `[frames + kernel - 1, per_group]` are contiguous, so the receptive field of
+    /// output frame `t` (padded frames `t .. t + kernel`, tap-major) is the contiguous run of
+    /// `kernel * per_group` values starting at `t * per_group`: `unfold` exposes all of them as a
+    /// `[frames, kernel * per_group]` view with overlapping rows, no copy, and flex's GEMM reads it
+    /// through its strides. Burn's direct grouped kernel took 197 ms at 10 s (base size); this takes
+    /// 61 ms, torch 40 ms (docs/PERFORMANCE.md). Inference only: autodiff's `unfold` backward loops
+    /// over windows one by one, and the wgpu device keeps Burn's tuned kernel.
+    fn convolve_unfolded(&self, hidden: Tensor<3>, weight: Tensor<3>) -> Tensor<3> {
+        let [batch, frames, channels] = hidden.dims();
+        let [_, per_group, kernel] = weight.dims();
+        let groups = self.groups;
+        let device = hidden.device();
+        let half = kernel / 2;
+        // PyTorch pads kernel/2 both sides and, for even kernels, transformers drops the extra last
+        // frame: padding kernel - 1 - kernel/2 on the right yields exactly `frames` windows.
+        let x = hidden.reshape([batch, frames, groups, per_group]).swap_dims(1, 2);
+        let pad_left = Tensor::zeros([batch, groups, half, per_group], &device);
+        let pad_right = Tensor::zeros([batch, groups, kernel - 1 - half, per_group], &device);
+        let padded = Tensor::cat(vec![pad_left, x, pad_right], 2).reshape([batch, groups, (frames + kernel - 1) * per_group]);
+        let rows: Tensor<4> = padded.unfold(2, kernel * per_group, per_group);
+        // [out, in, kernel], out group-major -> [1, groups, kernel * in (tap-major), out per group].
+        let weight = weight.reshape([groups, per_group, per_group, kernel]).permute([0, 3, 2, 1]).reshape([1, groups, kernel * per_group, per_group]);
+        let out = rows.matmul(weight).swap_dims(1, 2).reshape([batch, frames, channels]);
+        out + self.bias.val().reshape([1, 1, channels])
     }
 }
 

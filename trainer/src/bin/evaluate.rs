@@ -38,6 +38,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    sslpron_model::host_kernels::retain_freed_memory();
     match evaluate(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
