@@ -70,6 +70,17 @@ def time_torch(model, head, audio, repeats):
             head(model(x).last_hidden_state.mean(1))
             if i > 0:  # first run is the warm-up, as on our side
                 times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def time_ours(binary, model_dir, clip, repeats, env):
+    out = subprocess.run([str(binary), str(model_dir), str(clip), str(repeats)],
+                         env=env, check=True, capture_output=True, text=True).stdout
+    result = json.loads(out)
+    return result["times_ms"], result["load_ms"]
+
+
+def summary(times):
     return statistics.median(times), min(times), max(times)
 
 
@@ -89,7 +100,9 @@ def main():
     parser.add_argument("--families", type=comma_list(str), default=list(FAMILIES))
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--seconds", type=comma_list(float), default=[2.0, 5.0, 20.0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per round and side")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternations sslpron / transformers per case (a shared VM's speed drifts)")
     args = parser.parse_args()
     unknown = [f for f in args.families if f not in FAMILIES]
     if unknown:
@@ -101,7 +114,7 @@ def main():
                    cwd=ROOT, check=True)
     binary = ROOT / "target" / "release" / "examples" / "bench_forward"
 
-    print(f"{args.threads} thread(s), {args.repeats} repeats after one warm-up, {cpu_name()}, "
+    print(f"{args.threads} thread(s), {args.rounds} rounds x {args.repeats} runs after a warm-up per side, {cpu_name()}, "
           f"torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,20 +124,24 @@ def main():
             for seconds in args.seconds:
                 clip = tmp / f"clip-{seconds:g}s.wav"
                 audio = make_audio(seconds, clip)
-                ours = json.loads(subprocess.run([str(binary), str(tmp / family), str(clip), str(args.repeats)],
-                                                 env=env, check=True, capture_output=True, text=True).stdout)
-                theirs = time_torch(model, head, audio, args.repeats)
-                ratio = theirs[0] / ours["median_ms"]
+                ours_times, theirs_times, loads = [], [], []
+                for _ in range(args.rounds):
+                    times, load_ms = time_ours(binary, tmp / family, clip, args.repeats, env)
+                    ours_times += times
+                    loads.append(load_ms)
+                    theirs_times += time_torch(model, head, audio, args.repeats)
+                ours, theirs = summary(ours_times), summary(theirs_times)
+                ratio = theirs[0] / ours[0]
                 rows.append((family, seconds, ours, theirs, ratio))
-                print(f"{family:8} {seconds:4g} s  sslpron {ours['median_ms']:8.1f} ms (min {ours['min_ms']:.1f}, "
-                      f"max {ours['max_ms']:.1f})  torch {theirs[0]:8.1f} ms (min {theirs[1]:.1f}, max {theirs[2]:.1f})"
-                      f"  ratio torch/sslpron {ratio:.2f}x", flush=True)
+                print(f"{family:8} {seconds:4g} s  sslpron {ours[0]:8.1f} ms (min {ours[1]:.1f}, max {ours[2]:.1f}; "
+                      f"load {statistics.median(loads):.0f} ms)  torch {theirs[0]:8.1f} ms (min {theirs[1]:.1f}, "
+                      f"max {theirs[2]:.1f})  ratio torch/sslpron {ratio:.2f}x", flush=True)
             del model, head
 
     print("\n| family (base) | audio | sslpron | transformers | ratio torch / sslpron |")
     print("|---|---|---|---|---|")
     for family, seconds, ours, theirs, ratio in rows:
-        print(f"| {family} | {seconds:g} s | {ours['median_ms']:.0f} ms | {theirs[0]:.0f} ms | **{ratio:.2f}x** |")
+        print(f"| {family} | {seconds:g} s | {ours[0]:.0f} ms | {theirs[0]:.0f} ms | **{ratio:.2f}x** |")
 
 
 if __name__ == "__main__":

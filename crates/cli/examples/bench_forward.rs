@@ -32,11 +32,13 @@ fn main() {
     run(); // warm-up: allocations, thread pool
     let mut times: Vec<f64> = (0..repeats).map(|_| run()).collect();
     times.sort_by(f64::total_cmp);
+    let list: Vec<String> = times.iter().map(|t| format!("{t:.1}")).collect();
     println!(
-        "{{\"median_ms\": {:.1}, \"min_ms\": {:.1}, \"max_ms\": {:.1}, \"load_ms\": {:.1}, \"repeats\": {repeats}}}",
+        "{{\"median_ms\": {:.1}, \"min_ms\": {:.1}, \"max_ms\": {:.1}, \"load_ms\": {:.1}, \"repeats\": {repeats}, \"times_ms\": [{}]}}",
         times[times.len() / 2],
         times[0],
         times[times.len() - 1],
-        load_ms
+        load_ms,
+        list.join(", ")
     );
 }

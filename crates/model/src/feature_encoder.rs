@@ -4,6 +4,7 @@
 use burn::nn::conv::Conv1d;
 use burn::nn::{GroupNorm, GroupNormConfig, LayerNorm, LayerNormConfig, PaddingConfig1d};
 use burn::prelude::*;
+use burn::tensor::TensorData;
 
 use crate::config::{Activation, EncoderConfig, FeatExtractNorm};
 use crate::error::ModelError;
@@ -104,7 +105,17 @@ impl ConvLayer {
         let [c_out, _, _] = self.conv.weight.dims();
         let rows: Tensor<3> = x.reshape([batch, frames * c_in]).unfold(1, kernel * c_in, stride * c_in);
         // PyTorch's [c_out, c_in, kernel] -> [1, kernel * c_in, c_out]: tap-major, as the rows are.
-        let weight = self.conv.weight.val().permute([2, 1, 0]).reshape([1, kernel * c_in, c_out]);
+        let weight = self.conv.weight.val();
+        let device = weight.device();
+        let data = weight.into_data();
+        let weight = match data.as_slice::<f32>() {
+            Ok(values) => {
+                let mut gemm_weight = Vec::new();
+                host_kernels::taps_major(values, c_out, c_in, kernel, None, &mut gemm_weight);
+                Tensor::from_data(TensorData::new(gemm_weight, [1, kernel * c_in, c_out]), &device)
+            }
+            Err(_) => Tensor::<3>::from_data(data, &device).permute([2, 1, 0]).reshape([1, kernel * c_in, c_out]),
+        };
         let y = rows.matmul(weight);
         match &self.conv.bias {
             Some(bias) => y + bias.val().reshape([1, 1, c_out]),
@@ -120,6 +131,22 @@ impl ConvLayer {
 /// exact as PyTorch's.
 fn channel_norm_over_time(norm: &GroupNorm, x: Tensor<3>, valid: Option<&Tensor<3>>) -> Tensor<3> {
     let [_, frames, channels] = x.dims();
+    let x = match (valid, &norm.gamma, &norm.beta) {
+        // The one-utterance inference case (every clip scored) on the CPU: one host kernel.
+        (None, Some(gamma), Some(beta)) if host_kernels::is_host_inference(&x.device()) => {
+            let device = x.device();
+            let (gamma, beta) = (gamma.val().into_data(), beta.val().into_data());
+            let mut data = x.into_data();
+            if let (Ok(values), Ok(gamma), Ok(beta)) = (data.as_mut_slice::<f32>(), gamma.as_slice::<f32>(), beta.as_slice::<f32>()) {
+                for utterance in values.chunks_exact_mut(frames * channels) {
+                    host_kernels::normalize_channels_over_time(utterance, channels, gamma, beta, norm.epsilon);
+                }
+                return Tensor::from_data(data, &device);
+            }
+            Tensor::from_data(data, &device)
+        }
+        _ => x,
+    };
     let (var, centered) = match valid {
         None => {
             let centered = x.clone() - blocked_sum_over_time(x) / frames as f64;

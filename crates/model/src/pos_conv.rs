@@ -3,6 +3,7 @@
 
 use burn::module::Param;
 use burn::prelude::*;
+use burn::tensor::TensorData;
 use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 
@@ -64,10 +65,10 @@ impl PositionalConvEmbedding {
 
     /// `[batch, frames, hidden] -> [batch, frames, hidden]`
     pub fn forward(&self, hidden: Tensor<3>) -> Tensor<3> {
-        let weight = self.weight();
         let x = if host_kernels::is_host_inference(&hidden.device()) {
-            self.convolve_unfolded(hidden, weight)
+            self.convolve_unfolded(hidden)
         } else {
+            let weight = self.weight();
             let [_, frames, _] = hidden.dims();
             let kernel = weight.dims()[2];
             let options = ConvOptions::new([1], [kernel / 2], [1], self.groups);
@@ -86,9 +87,9 @@ impl PositionalConvEmbedding {
     /// through its strides. Burn's direct grouped kernel took 197 ms at 10 s (base size); this takes
     /// 61 ms, torch 40 ms (docs/PERFORMANCE.md). Inference only: autodiff's `unfold` backward loops
     /// over windows one by one, and the wgpu device keeps Burn's tuned kernel.
-    fn convolve_unfolded(&self, hidden: Tensor<3>, weight: Tensor<3>) -> Tensor<3> {
+    fn convolve_unfolded(&self, hidden: Tensor<3>) -> Tensor<3> {
         let [batch, frames, channels] = hidden.dims();
-        let [_, per_group, kernel] = weight.dims();
+        let [_, per_group, kernel] = self.weight_v.dims();
         let groups = self.groups;
         let device = hidden.device();
         let half = kernel / 2;
@@ -99,10 +100,47 @@ impl PositionalConvEmbedding {
         let pad_right = Tensor::zeros([batch, groups, kernel - 1 - half, per_group], &device);
         let padded = Tensor::cat(vec![pad_left, x, pad_right], 2).reshape([batch, groups, (frames + kernel - 1) * per_group]);
         let rows: Tensor<4> = padded.unfold(2, kernel * per_group, per_group);
-        // [out, in, kernel], out group-major -> [1, groups, kernel * in (tap-major), out per group].
-        let weight = weight.reshape([groups, per_group, per_group, kernel]).permute([0, 3, 2, 1]).reshape([1, groups, kernel * per_group, per_group]);
-        let out = rows.matmul(weight).swap_dims(1, 2).reshape([batch, frames, channels]);
+        let out = rows.matmul(self.gemm_weight()).swap_dims(1, 2).reshape([batch, frames, channels]);
         out + self.bias.val().reshape([1, 1, channels])
+    }
+}
+
+impl PositionalConvEmbedding {
+    /// `g * v / ||v||` laid out for [`convolve_unfolded`](Self::convolve_unfolded):
+    /// `[1, groups, kernel * in (tap-major), out per group]` from PyTorch's `[out (group-major), in,
+    /// kernel]`. Written in one pass on the host: as tensor ops (norm, scale, then a permute that
+    /// copies) it took 53 ms of the 65 ms this conv took on 5 s of audio, whatever the length.
+    pub fn gemm_weight(&self) -> Tensor<4> {
+        let device = self.weight_v.device();
+        let [channels, per_group, kernel] = self.weight_v.dims();
+        let groups = channels / per_group;
+        let v_data = self.weight_v.val().into_data();
+        let g_data = self.weight_g.val().into_data();
+        let (Ok(v), Ok(g)) = (v_data.as_slice::<f32>(), g_data.as_slice::<f32>()) else {
+            // Not f32 (no path loads other dtypes today): the tensor-op route.
+            return self.weight().reshape([groups, per_group, per_group, kernel]).permute([0, 3, 2, 1]).reshape([1, groups, kernel * per_group, per_group]);
+        };
+        // One norm per tap, over every (out, in) pair: f32 sums over each output channel's 48
+        // inputs (a loop over contiguous taps, vectorised), gathered in f64.
+        let mut squares = vec![0.0f64; kernel];
+        let mut partial = vec![0.0f32; kernel];
+        for channel in v.chunks_exact(per_group * kernel) {
+            partial.fill(0.0);
+            for row in channel.chunks_exact(kernel) {
+                for (sum, &value) in partial.iter_mut().zip(row) {
+                    *sum += value * value;
+                }
+            }
+            for (total, &sum) in squares.iter_mut().zip(&partial) {
+                *total += sum as f64;
+            }
+        }
+        let scale: Vec<f32> = squares.iter().zip(g).map(|(sum, &g)| g / sum.sqrt() as f32).collect();
+        let mut out = Vec::with_capacity(v.len());
+        for v_group in v.chunks_exact(per_group * per_group * kernel) {
+            host_kernels::taps_major(v_group, per_group, per_group, kernel, Some(&scale), &mut out);
+        }
+        Tensor::from_data(TensorData::new(out, [1, groups, kernel * per_group, per_group]), &device)
     }
 }
 
