@@ -5,7 +5,11 @@
 //
 //   /work/pyenv/bin/python benches/browser/export_models.py      # once: hf/ + onnx-js/ models
 //   bash scripts/build-web.sh && cargo build --release -p sslpron-cli
-//   (cd benches/browser && npm install --ignore-scripts) && node benches/browser/bench.mjs [--repeats 5] [--webgpu]
+//   (cd benches/browser && npm install --ignore-scripts) && node benches/browser/bench.mjs [--repeats 3] [--rounds 3] [--webgpu]
+//
+// Each round loads every pair once, each in a fresh page, in turn; the medians pool all rounds, and
+// each round's own median is printed too (transformers.js' fp32 time has been seen to flip between
+// two levels from one page load to the next).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -17,7 +21,8 @@ const ROOT = resolve(fileURLToPath(import.meta.url), "../../..");
 const HERE = join(ROOT, "benches/browser");
 const MODELS = join(HERE, "models/wav2vec2");
 const args = process.argv.slice(2);
-const repeats = args.includes("--repeats") ? Number(args[args.indexOf("--repeats") + 1]) : 5;
+const repeats = args.includes("--repeats") ? Number(args[args.indexOf("--repeats") + 1]) : 3;
+const rounds = args.includes("--rounds") ? Number(args[args.indexOf("--rounds") + 1]) : 3;
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SSLPRON = [join(ROOT, "target/release/sslpron"), join(ROOT, "target/debug/sslpron")].find(existsSync);
 
@@ -58,25 +63,37 @@ if (webgpu) {
   runs.push(["transformers.js fp32 webgpu", "side=transformersjs&device=webgpu&dtype=fp32"]);
 }
 const results = {};
-for (const [name, query] of runs) {
-  const page = await browser.newPage();
-  page.on("request", (r) => {
-    if (!r.url().startsWith(base)) throw new Error(`${name}: a request off the local origin: ${r.url()}`);
-  });
-  await page.goto(`${base}/benches/browser/bench.html?${query}&clip=${clip}&repeats=${repeats}`);
-  await page.waitForFunction(() => window.result, null, { timeout: 1_800_000 });
-  const result = await page.evaluate(() => window.result);
-  if (result.error) throw new Error(`${name}: ${result.error}`);
-  results[name] = result;
-  console.log(`${name.padEnd(30)} median ${result.median.toFixed(0).padStart(6)} ms (min ${result.min.toFixed(0)}, max ${result.max.toFixed(0)}), load ${result.loadMs.toFixed(0)} ms, ${result.backend}`);
-  await page.close();
+const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+for (let round = 1; round <= rounds; round++) {
+  for (const [name, query] of runs) {
+    const page = await browser.newPage();
+    page.on("request", (r) => {
+      if (!r.url().startsWith(base)) throw new Error(`${name}: a request off the local origin: ${r.url()}`);
+    });
+    await page.goto(`${base}/benches/browser/bench.html?${query}&clip=${clip}&repeats=${repeats}`);
+    await page.waitForFunction(() => window.result, null, { timeout: 1_800_000 });
+    const result = await page.evaluate(() => window.result);
+    if (result.error) throw new Error(`${name}: ${result.error}`);
+    const entry = (results[name] ??= { times: [], loads: [], roundMedians: [], backend: result.backend });
+    entry.times.push(...result.times);
+    entry.loads.push(result.loadMs);
+    entry.roundMedians.push(result.median);
+    console.log(`round ${round} ${name.padEnd(30)} median ${result.median.toFixed(0).padStart(6)} ms (min ${result.min.toFixed(0)}, max ${result.max.toFixed(0)}), load ${result.loadMs.toFixed(0)} ms, ${result.backend}`);
+    await page.close();
+  }
+}
+console.log("");
+for (const [name, entry] of Object.entries(results)) {
+  entry.median = median(entry.times);
+  entry.loadMs = median(entry.loads);
+  console.log(`${name.padEnd(30)} median ${entry.median.toFixed(0).padStart(6)} ms over ${entry.times.length} runs (round medians ${entry.roundMedians.map((m) => m.toFixed(0)).join(" / ")}), load ${entry.loadMs.toFixed(0)} ms`);
 }
 const ratio = (theirs, ours) => (results[theirs].median / results[ours].median).toFixed(2);
-console.log(`\nChromium ${browser.version()}, ${repeats} repeats, 5 s clip, base wav2vec2, 1 thread; ratio = transformers.js / sslpron (> 1: sslpron faster)`);
+console.log(`\nChromium ${browser.version()}, ${rounds} rounds x ${repeats} runs, 5 s clip, base wav2vec2, 1 thread; ratio = transformers.js / sslpron (> 1: sslpron faster)`);
 console.log(`fp32:            ${ratio("transformers.js fp32", "sslpron f32")}x`);
 console.log(`q8 vs our int8:  ${ratio("transformers.js q8", "sslpron int8")}x`);
 console.log(`q8 vs our f16:   ${ratio("transformers.js q8", "sslpron f16")}x`);
 if (webgpu) console.log(`webgpu (SwiftShader): ${ratio("transformers.js fp32 webgpu", "sslpron f32 webgpu")}x`);
-writeFileSync(join(ROOT, "target/browser-bench.json"), JSON.stringify({ chromium: browser.version(), repeats, results }, null, 2));
+writeFileSync(join(ROOT, "target/browser-bench.json"), JSON.stringify({ chromium: browser.version(), rounds, repeats, results }, null, 2));
 await browser.close();
 server.close();
