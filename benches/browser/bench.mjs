@@ -5,7 +5,7 @@
 //
 //   /work/pyenv/bin/python benches/browser/export_models.py      # once: hf/ + onnx-js/ models
 //   bash scripts/build-web.sh && cargo build --release -p sslpron-cli
-//   (cd benches/browser && npm install --ignore-scripts) && node benches/browser/bench.mjs [--repeats 3] [--rounds 3] [--webgpu]
+//   (cd benches/browser && npm install --ignore-scripts) && node benches/browser/bench.mjs [--repeats 3] [--rounds 3] [--webgpu] [--before DIR]
 //
 // Each round loads every pair once, each in a fresh page, in turn; the medians pool all rounds, and
 // each round's own median is printed too (transformers.js' fp32 time has been seen to flip between
@@ -58,6 +58,12 @@ const runs = [
   ["sslpron int8", `side=sslpron&model=/benches/browser/models/wav2vec2/base-int8.sslpron`],
   ["transformers.js q8", "side=transformersjs&dtype=q8"],
 ];
+// --before DIR: also time another build of our scorer (e.g. one from an earlier commit, built with
+// SSLPRON_WEB_OUT=DIR scripts/build-web.sh), to measure a change in the same run.
+if (args.includes("--before")) {
+  const dir = args[args.indexOf("--before") + 1].replace(/^\/*/, "/").replace(/\/$/, "");
+  runs.unshift([`sslpron f32 (${dir})`, `side=sslpron&pkg=${dir}/sslpron.js&model=/benches/browser/models/wav2vec2/base-f32.sslpron`]);
+}
 if (webgpu) {
   runs.push(["sslpron f32 webgpu", `side=sslpron&device=webgpu&model=/benches/browser/models/wav2vec2/base-f32.sslpron`]);
   runs.push(["transformers.js fp32 webgpu", "side=transformersjs&device=webgpu&dtype=fp32"]);
@@ -77,6 +83,7 @@ for (let round = 1; round <= rounds; round++) {
     const entry = (results[name] ??= { times: [], loads: [], roundMedians: [], backend: result.backend });
     entry.times.push(...result.times);
     entry.loads.push(result.loadMs);
+    if (result.wasmMemoryMB) entry.wasmMemoryMB = Math.max(entry.wasmMemoryMB || 0, result.wasmMemoryMB);
     entry.roundMedians.push(result.median);
     console.log(`round ${round} ${name.padEnd(30)} median ${result.median.toFixed(0).padStart(6)} ms (min ${result.min.toFixed(0)}, max ${result.max.toFixed(0)}), load ${result.loadMs.toFixed(0)} ms, ${result.backend}`);
     await page.close();
@@ -86,13 +93,16 @@ console.log("");
 for (const [name, entry] of Object.entries(results)) {
   entry.median = median(entry.times);
   entry.loadMs = median(entry.loads);
-  console.log(`${name.padEnd(30)} median ${entry.median.toFixed(0).padStart(6)} ms over ${entry.times.length} runs (round medians ${entry.roundMedians.map((m) => m.toFixed(0)).join(" / ")}), load ${entry.loadMs.toFixed(0)} ms`);
+  console.log(`${name.padEnd(30)} median ${entry.median.toFixed(0).padStart(6)} ms over ${entry.times.length} runs (round medians ${entry.roundMedians.map((m) => m.toFixed(0)).join(" / ")}), load ${entry.loadMs.toFixed(0)} ms${entry.wasmMemoryMB ? `, wasm memory ${entry.wasmMemoryMB.toFixed(0)} MB` : ""}`);
 }
 const ratio = (theirs, ours) => (results[theirs].median / results[ours].median).toFixed(2);
 console.log(`\nChromium ${browser.version()}, ${rounds} rounds x ${repeats} runs, 5 s clip, base wav2vec2, 1 thread; ratio = transformers.js / sslpron (> 1: sslpron faster)`);
 console.log(`fp32:            ${ratio("transformers.js fp32", "sslpron f32")}x`);
 console.log(`q8 vs our int8:  ${ratio("transformers.js q8", "sslpron int8")}x`);
 console.log(`q8 vs our f16:   ${ratio("transformers.js q8", "sslpron f16")}x`);
+for (const name of Object.keys(results).filter((n) => n.startsWith("sslpron f32 (/"))) {
+  console.log(`this build vs ${name.slice(12)}: ${ratio(name, "sslpron f32")}x`);
+}
 if (webgpu) console.log(`webgpu (SwiftShader): ${ratio("transformers.js fp32 webgpu", "sslpron f32 webgpu")}x`);
 writeFileSync(join(ROOT, "target/browser-bench.json"), JSON.stringify({ chromium: browser.version(), rounds, repeats, results }, null, 2));
 await browser.close();
