@@ -12,7 +12,9 @@ use burn::tensor::activation;
 /// Whether `device` is the flex CPU device without autodiff: the one device where the host kernels
 /// here, and the zero-copy `unfold` convolutions (feature_encoder.rs, pos_conv.rs), are used.
 pub fn is_host_inference(device: &Device) -> bool {
-    *device == Device::flex()
+    // Device equality ignores autodiff (flex().autodiff() == flex()), so ask separately: on an
+    // autodiff device these kernels would cut the graph (into_data / from_data records no backward).
+    *device == Device::flex() && !device.is_autodiff()
 }
 
 /// Exact (erf) GELU, `x/2 * (1 + erf(x/sqrt 2))`, as transformers' `gelu`.
@@ -345,6 +347,23 @@ mod tests {
             assert!((a - b).abs() < 1e-6 + 1e-6 * b.abs(), "{a} vs Burn's {b}");
         }
         assert!((ours[0] - 1.0 / row.len() as f32).abs() < 1e-7);
+    }
+
+    #[test]
+    fn host_paths_only_for_flex_without_autodiff() {
+        assert!(is_host_inference(&Device::flex()));
+        assert!(!is_host_inference(&Device::flex().autodiff()));
+    }
+
+    /// On an autodiff device the GELU and softmax here must be Burn's, which carry gradients.
+    #[test]
+    fn gradients_flow_through_gelu_and_softmax_when_training() {
+        let device = Device::flex().autodiff();
+        let x = Tensor::<2>::from_floats([[0.5, -1.0, 2.0]], &device).require_grad();
+        let y = (gelu(x.clone()) * softmax_last_dim(x.clone())).sum();
+        let grads = y.backward();
+        let grad: Vec<f32> = x.grad(&grads).expect("x has a gradient").into_data().to_vec().unwrap();
+        assert!(grad.iter().all(|g| g.is_finite()) && grad.iter().any(|g| g.abs() > 1e-3), "{grad:?}");
     }
 
     #[test]
