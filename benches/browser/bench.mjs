@@ -64,9 +64,19 @@ if (args.includes("--before")) {
   const dir = args[args.indexOf("--before") + 1].replace(/^\/*/, "/").replace(/\/$/, "");
   runs.unshift([`sslpron f32 (${dir})`, `side=sslpron&pkg=${dir}/sslpron.js&model=/benches/browser/models/wav2vec2/base-f32.sslpron`]);
 }
+// --gemm-ab: the same build with its products on Burn's flex GEMM (the `gemm` crate) instead of
+// sslpron-gemm, to measure that choice in the same run.
+if (args.includes("--gemm-ab")) {
+  runs.splice(1, 0, ["sslpron f32, flex GEMM", `side=sslpron&gemm=flex&model=/benches/browser/models/wav2vec2/base-f32.sslpron`]);
+}
 if (webgpu) {
   runs.push(["sslpron f32 webgpu", `side=sslpron&device=webgpu&model=/benches/browser/models/wav2vec2/base-f32.sslpron`]);
   runs.push(["transformers.js fp32 webgpu", "side=transformersjs&device=webgpu&dtype=fp32"]);
+}
+// --only A,B: just the runs whose names contain one of these (e.g. --only f32,fp32).
+if (args.includes("--only")) {
+  const wanted = args[args.indexOf("--only") + 1].split(",");
+  runs.splice(0, runs.length, ...runs.filter(([name]) => wanted.some((w) => name.includes(w))));
 }
 const results = {};
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
@@ -95,15 +105,17 @@ for (const [name, entry] of Object.entries(results)) {
   entry.loadMs = median(entry.loads);
   console.log(`${name.padEnd(30)} median ${entry.median.toFixed(0).padStart(6)} ms over ${entry.times.length} runs (round medians ${entry.roundMedians.map((m) => m.toFixed(0)).join(" / ")}), load ${entry.loadMs.toFixed(0)} ms${entry.wasmMemoryMB ? `, wasm memory ${entry.wasmMemoryMB.toFixed(0)} MB` : ""}`);
 }
-const ratio = (theirs, ours) => (results[theirs].median / results[ours].median).toFixed(2);
-console.log(`\nChromium ${browser.version()}, ${rounds} rounds x ${repeats} runs, 5 s clip, base wav2vec2, 1 thread; ratio = transformers.js / sslpron (> 1: sslpron faster)`);
-console.log(`fp32:            ${ratio("transformers.js fp32", "sslpron f32")}x`);
-console.log(`q8 vs our int8:  ${ratio("transformers.js q8", "sslpron int8")}x`);
-console.log(`q8 vs our f16:   ${ratio("transformers.js q8", "sslpron f16")}x`);
-for (const name of Object.keys(results).filter((n) => n.startsWith("sslpron f32 (/"))) {
-  console.log(`this build vs ${name.slice(12)}: ${ratio(name, "sslpron f32")}x`);
-}
-if (webgpu) console.log(`webgpu (SwiftShader): ${ratio("transformers.js fp32 webgpu", "sslpron f32 webgpu")}x`);
+// A ratio is printed only when both of its runs were made (--only can leave some out).
+const ratio = (label, theirs, ours) => {
+  if (results[theirs] && results[ours]) console.log(`${label.padEnd(32)} ${(results[theirs].median / results[ours].median).toFixed(2)}x`);
+};
+console.log(`\nChromium ${browser.version()}, ${rounds} rounds x ${repeats} runs, 5 s clip, base wav2vec2, 1 thread; ratio = theirs / ours (> 1: sslpron faster)`);
+ratio("fp32:", "transformers.js fp32", "sslpron f32");
+ratio("q8 vs our int8:", "transformers.js q8", "sslpron int8");
+ratio("q8 vs our f16:", "transformers.js q8", "sslpron f16");
+for (const name of Object.keys(results).filter((n) => n.startsWith("sslpron f32 (/"))) ratio(`this build vs ${name.slice(12)}:`, name, "sslpron f32");
+ratio("sslpron-gemm vs flex's GEMM:", "sslpron f32, flex GEMM", "sslpron f32");
+if (webgpu) ratio("webgpu (SwiftShader):", "transformers.js fp32 webgpu", "sslpron f32 webgpu");
 writeFileSync(join(ROOT, "target/browser-bench.json"), JSON.stringify({ chromium: browser.version(), rounds, repeats, results }, null, 2));
 await browser.close();
 server.close();

@@ -109,6 +109,14 @@ impl Scorer {
         self.warmup_ms
     }
 
+    /// Whether the CPU device computes its matrix products with sslpron-gemm (the default) or with
+    /// the `gemm` crate that Burn's flex device calls: for the side-by-side benchmark
+    /// (benches/browser/bench.mjs `--gemm-ab`).
+    #[wasm_bindgen(js_name = useOwnGemm)]
+    pub fn use_own_gemm(on: bool) {
+        sslpron_model::host_gemm::use_own_gemm(on);
+    }
+
     /// The longest recording scored, in seconds.
     #[wasm_bindgen(js_name = maxSeconds)]
     pub fn max_seconds() -> f64 {

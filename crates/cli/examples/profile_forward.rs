@@ -124,7 +124,7 @@ fn main() {
         let _ = pc.weight();
         let norm_ms = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
-        let _ = pc.gemm_weight();
+        let _ = pc.gemm_weight_values();
         let host_ms = t.elapsed().as_secs_f64() * 1e3;
         if round == 2 {
             println!("positional conv weight: as tensor ops {norm_ms:.1} ms (+ ~40 ms to permute it), in the GEMM layout on the host {host_ms:.1} ms");

@@ -10,7 +10,7 @@ use burn::tensor::{Int, TensorData, activation};
 
 use crate::config::{EncoderConfig, Family};
 use crate::error::ModelError;
-use crate::host_kernels;
+use crate::{host_gemm, host_kernels};
 use crate::layers::{dropout, linear};
 use crate::weights::{Init, TensorSource};
 
@@ -89,9 +89,9 @@ impl Attention {
         let split = |t: Tensor<3>| t.reshape([batch, frames, heads, head_dim]).swap_dims(1, 2);
 
         let scaling = (head_dim as f64).powf(-0.5);
-        let q = split(self.q_proj.forward(x.clone()) * scaling);
-        let k = split(self.k_proj.forward(x.clone()));
-        let v = split(self.v_proj.forward(x.clone()));
+        let q = split(host_gemm::linear(&self.q_proj, x.clone()) * scaling);
+        let k = split(host_gemm::linear(&self.k_proj, x.clone()));
+        let v = split(host_gemm::linear(&self.v_proj, x.clone()));
         let mut scores = q.matmul(k.swap_dims(2, 3));
 
         let position_bias = match (&self.rel_attn_embed, position_bias) {
@@ -113,7 +113,7 @@ impl Attention {
         }
         let probs = self.dropout.forward(host_kernels::softmax_last_dim(scores));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([batch, frames, hidden]);
-        (self.out_proj.forward(context), position_bias)
+        (host_gemm::linear(&self.out_proj, context), position_bias)
     }
 
     /// `rel_attn_embed[bucket(j - i)]` as `[heads, frames, frames]`.

@@ -9,6 +9,7 @@ use burn::tensor::Distribution;
 use crate::attention::Attention;
 use crate::config::{Activation, EncoderConfig, Family};
 use crate::error::ModelError;
+use crate::host_gemm;
 use crate::layers::{activate, dropout, layer_norm, linear};
 use crate::pos_conv::PositionalConvEmbedding;
 use crate::weights::TensorSource;
@@ -36,8 +37,8 @@ impl FeedForward {
     }
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = activate(self.activation, self.intermediate_dense.forward(x));
-        let x = self.output_dense.forward(self.intermediate_dropout.forward(x));
+        let x = activate(self.activation, host_gemm::linear(&self.intermediate_dense, x));
+        let x = host_gemm::linear(&self.output_dense, self.intermediate_dropout.forward(x));
         self.output_dropout.forward(x)
     }
 }

@@ -8,7 +8,7 @@ use burn::tensor::TensorData;
 
 use crate::config::{Activation, EncoderConfig, FeatExtractNorm};
 use crate::error::ModelError;
-use crate::host_kernels;
+use crate::{host_gemm, host_kernels};
 use crate::layers::activate;
 use crate::weights::{Init, TensorSource};
 
@@ -103,24 +103,49 @@ impl ConvLayer {
         let [batch, frames, c_in] = x.dims();
         let (kernel, stride) = (self.conv.kernel_size, self.conv.stride);
         let [c_out, _, _] = self.conv.weight.dims();
-        let rows: Tensor<3> = x.reshape([batch, frames * c_in]).unfold(1, kernel * c_in, stride * c_in);
-        // PyTorch's [c_out, c_in, kernel] -> [1, kernel * c_in, c_out]: tap-major, as the rows are.
-        let weight = self.conv.weight.val();
-        let device = weight.device();
-        let data = weight.into_data();
-        let weight = match data.as_slice::<f32>() {
-            Ok(values) => {
-                let mut gemm_weight = Vec::new();
-                host_kernels::taps_major(values, c_out, c_in, kernel, None, &mut gemm_weight);
-                Tensor::from_data(TensorData::new(gemm_weight, [1, kernel * c_in, c_out]), &device)
+        let device = x.device();
+        // PyTorch's [c_out, c_in, kernel] -> [kernel * c_in, c_out]: tap-major, as the rows are. Read
+        // in place (`into_data` of the shared parameter would copy it first).
+        let gemm_weight = host_gemm::with_values(self.conv.weight.val(), |values| {
+            let mut gemm_weight = Vec::new();
+            host_kernels::taps_major(values, c_out, c_in, kernel, None, &mut gemm_weight);
+            gemm_weight
+        });
+        if let (Some(weight), true) = (&gemm_weight, host_gemm::own_gemm_on(&device)) {
+            if let Some(y) = self.convolve_own_gemm(&x, weight) {
+                return y;
             }
-            Err(_) => Tensor::<3>::from_data(data, &device).permute([2, 1, 0]).reshape([1, kernel * c_in, c_out]),
+        }
+        let weight = match gemm_weight {
+            Some(values) => Tensor::from_data(TensorData::new(values, [1, kernel * c_in, c_out]), &device),
+            None => self.conv.weight.val().permute([2, 1, 0]).reshape([1, kernel * c_in, c_out]),
         };
+        let rows: Tensor<3> = x.reshape([batch, frames * c_in]).unfold(1, kernel * c_in, stride * c_in);
         let y = rows.matmul(weight);
         match &self.conv.bias {
             Some(bias) => y + bias.val().reshape([1, 1, c_out]),
             None => y,
         }
+    }
+}
+
+impl ConvLayer {
+    /// [`convolve`](ConvLayer::convolve) by sslpron-gemm, straight from the frames' buffer (the
+    /// browser build); `None` when a tensor is not a contiguous f32 flex tensor.
+    fn convolve_own_gemm(&self, x: &Tensor<3>, gemm_weight: &[f32]) -> Option<Tensor<3>> {
+        let [batch, frames, c_in] = x.dims();
+        let (kernel, stride) = (self.conv.kernel_size, self.conv.stride);
+        let c_out = gemm_weight.len() / (kernel * c_in);
+        let bias = match &self.conv.bias {
+            Some(bias) => Some(host_gemm::with_values(bias.val(), <[f32]>::to_vec)?),
+            None => None,
+        };
+        let rows = conv_output_length(frames, kernel, stride);
+        let out = host_gemm::with_values(x.clone(), |values| {
+            let conv = host_gemm::UnfoldedConv { frames: values, batch, len: frames * c_in, rows, depth: kernel * c_in, row_step: stride * c_in };
+            conv.apply(gemm_weight, c_out, bias.as_deref())
+        })??;
+        Some(Tensor::from_data(TensorData::new(out, [batch, rows, c_out]), &x.device()))
     }
 }
 

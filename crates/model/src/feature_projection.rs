@@ -36,6 +36,6 @@ impl FeatureProjection {
             Some(norm) => norm.forward(features),
             None => features,
         };
-        self.dropout.forward(self.projection.forward(x))
+        self.dropout.forward(crate::host_gemm::linear(&self.projection, x))
     }
 }

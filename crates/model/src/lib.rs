@@ -9,6 +9,7 @@ pub mod encoder;
 pub mod error;
 pub mod feature_encoder;
 pub mod feature_projection;
+pub mod host_gemm;
 pub mod host_kernels;
 pub mod layers;
 pub mod pos_conv;

@@ -9,7 +9,7 @@ use burn::tensor::ops::ConvOptions;
 
 use crate::config::{Activation, EncoderConfig};
 use crate::error::ModelError;
-use crate::host_kernels;
+use crate::{host_gemm, host_kernels};
 use crate::layers::activate;
 use crate::weights::{Init, TensorSource};
 
@@ -93,6 +93,16 @@ impl PositionalConvEmbedding {
         let groups = self.groups;
         let device = hidden.device();
         let half = kernel / 2;
+        let weight = self.gemm_weight_values();
+        if let (Some(weight), true) = (&weight, host_gemm::own_gemm_on(&device)) {
+            if let Some(out) = self.convolve_own_gemm(&hidden, weight) {
+                return out;
+            }
+        }
+        let weight = match weight {
+            Some(values) => Tensor::from_data(TensorData::new(values, [1, groups, kernel * per_group, per_group]), &device),
+            None => self.weight().reshape([groups, per_group, per_group, kernel]).permute([0, 3, 2, 1]).reshape([1, groups, kernel * per_group, per_group]),
+        };
         // PyTorch pads kernel/2 both sides and, for even kernels, transformers drops the extra last
         // frame: padding kernel - 1 - kernel/2 on the right yields exactly `frames` windows.
         let x = hidden.reshape([batch, frames, groups, per_group]).swap_dims(1, 2);
@@ -100,8 +110,44 @@ impl PositionalConvEmbedding {
         let pad_right = Tensor::zeros([batch, groups, kernel - 1 - half, per_group], &device);
         let padded = Tensor::cat(vec![pad_left, x, pad_right], 2).reshape([batch, groups, (frames + kernel - 1) * per_group]);
         let rows: Tensor<4> = padded.unfold(2, kernel * per_group, per_group);
-        let out = rows.matmul(self.gemm_weight()).swap_dims(1, 2).reshape([batch, frames, channels]);
+        let out = rows.matmul(weight).swap_dims(1, 2).reshape([batch, frames, channels]);
         out + self.bias.val().reshape([1, 1, channels])
+    }
+
+    /// [`convolve_unfolded`](Self::convolve_unfolded) by sslpron-gemm (the browser build): each
+    /// utterance's frames are copied once, group by group, into zero-padded rows, and each group's
+    /// product is written back into its channels; `None` when a tensor is not a contiguous f32 flex
+    /// tensor.
+    fn convolve_own_gemm(&self, hidden: &Tensor<3>, gemm_weight: &[f32]) -> Option<Tensor<3>> {
+        let [batch, frames, channels] = hidden.dims();
+        let [_, per_group, kernel] = self.weight_v.dims();
+        let half = kernel / 2;
+        let padded_len = (frames + kernel - 1) * per_group;
+        let group_weight = kernel * per_group * per_group;
+        let bias = host_gemm::with_values(self.bias.val(), <[f32]>::to_vec)?;
+        let mut out = vec![0.0f32; batch * frames * channels];
+        let mut padded = vec![0.0f32; padded_len];
+        let mut group_out = vec![0.0f32; frames * per_group];
+        host_gemm::with_values(hidden.clone(), |values| {
+            for (utterance, out) in values.chunks_exact(frames * channels).zip(out.chunks_exact_mut(frames * channels)) {
+                for g in 0..self.groups {
+                    let channels_of_g = g * per_group..(g + 1) * per_group;
+                    // Padding rows stay zero: only rows half..half + frames are ever written.
+                    for (t, frame) in utterance.chunks_exact(channels).enumerate() {
+                        padded[(half + t) * per_group..(half + t + 1) * per_group].copy_from_slice(&frame[channels_of_g.clone()]);
+                    }
+                    let weight = &gemm_weight[g * group_weight..(g + 1) * group_weight];
+                    let a = sslpron_gemm::Matrix::new(&padded, frames, kernel * per_group, per_group)?;
+                    let b = sslpron_gemm::Matrix::contiguous(weight, kernel * per_group, per_group)?;
+                    host_gemm::product(a, b, Some(&bias[channels_of_g.clone()]), &mut group_out);
+                    for (frame, row) in out.chunks_exact_mut(channels).zip(group_out.chunks_exact(per_group)) {
+                        frame[channels_of_g.clone()].copy_from_slice(row);
+                    }
+                }
+            }
+            Some(())
+        })??;
+        Some(Tensor::from_data(TensorData::new(out, [batch, frames, channels]), &hidden.device()))
     }
 }
 
@@ -110,16 +156,15 @@ impl PositionalConvEmbedding {
     /// `[1, groups, kernel * in (tap-major), out per group]` from PyTorch's `[out (group-major), in,
     /// kernel]`. Written in one pass on the host: as tensor ops (norm, scale, then a permute that
     /// copies) it took 53 ms of the 65 ms this conv took on 5 s of audio, whatever the length.
-    pub fn gemm_weight(&self) -> Tensor<4> {
-        let device = self.weight_v.device();
-        let [channels, per_group, kernel] = self.weight_v.dims();
-        let groups = channels / per_group;
-        let v_data = self.weight_v.val().into_data();
-        let g_data = self.weight_g.val().into_data();
-        let (Ok(v), Ok(g)) = (v_data.as_slice::<f32>(), g_data.as_slice::<f32>()) else {
-            // Not f32 (no path loads other dtypes today): the tensor-op route.
-            return self.weight().reshape([groups, per_group, per_group, kernel]).permute([0, 3, 2, 1]).reshape([1, groups, kernel * per_group, per_group]);
-        };
+    /// Read in place from the parameters' buffers; `None` when they are not contiguous f32 flex
+    /// tensors (no path loads other dtypes today), for which the caller takes the tensor-op route.
+    pub fn gemm_weight_values(&self) -> Option<Vec<f32>> {
+        let g = host_gemm::with_values(self.weight_g.val(), <[f32]>::to_vec)?;
+        host_gemm::with_values(self.weight_v.val(), |v| self.normalized_taps_major(v, &g))
+    }
+
+    fn normalized_taps_major(&self, v: &[f32], g: &[f32]) -> Vec<f32> {
+        let [_, per_group, kernel] = self.weight_v.dims();
         // One norm per tap, over every (out, in) pair: f32 sums over each output channel's 48
         // inputs (a loop over contiguous taps, vectorised), gathered in f64.
         let mut squares = vec![0.0f64; kernel];
@@ -140,7 +185,7 @@ impl PositionalConvEmbedding {
         for v_group in v.chunks_exact(per_group * per_group * kernel) {
             host_kernels::taps_major(v_group, per_group, per_group, kernel, Some(&scale), &mut out);
         }
-        Tensor::from_data(TensorData::new(out, [1, groups, kernel * per_group, per_group]), &device)
+        out
     }
 }
 

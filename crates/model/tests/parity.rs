@@ -74,6 +74,24 @@ fn hubert_ctc() {
 fn wavlm_ctc() {
     check_kind("wavlm-ctc");
 }
+/// The browser build's products (sslpron-gemm, host_gemm.rs: every Linear, the convolutions, the
+/// positional conv) on every layout, turned on for this test's thread: the same parity as above,
+/// on the code the WebAssembly scorer runs.
+#[test]
+fn every_layout_through_the_browser_gemm() {
+    sslpron_model::host_gemm::use_own_gemm(true);
+    for kind in ["wav2vec2-base", "wav2vec2-large", "hubert-base", "hubert-large", "wavlm-base", "wavlm-large", "wav2vec2-ctc", "hubert-ctc", "wavlm-ctc"] {
+        let (info, model, _) = load_kind(kind);
+        let before = sslpron_model::host_gemm::own_gemm_products();
+        check(kind, &info, &model, &[]);
+        // Per clip at least: each conv layer, each encoder layer's six Linears, the projection.
+        let config = &info.config;
+        let per_clip = config.conv_dim.len() + 6 * config.num_hidden_layers + 1;
+        let products = sslpron_model::host_gemm::own_gemm_products() - before;
+        assert!(products >= CLIPS.len() * per_clip, "{kind}: only {products} products went through sslpron-gemm");
+    }
+}
+
 /// A bare `WavLMModel` checkpoint: no prefix, no head; hidden states still match.
 #[test]
 fn hub_wavlm_model_without_head() {
