@@ -169,6 +169,11 @@ unsafe fn row_block<const TM: usize, const TV: usize>(rows: usize, depth: usize,
         for i in (0..main).step_by(TM) {
             tile::<TM, TV>(depth, a.add(i * a_rs), a_rs, b, out.add(i * out_rs), out_rs);
         }
+        if main == rows {
+            // No remainder: the pointers below would point past the row block (out of bounds for
+            // the last block, which `add` does not allow even unused).
+            return;
+        }
         let (a, out) = (a.add(main * a_rs), out.add(main * out_rs));
         match rows - main {
             0 => {}

@@ -127,7 +127,10 @@ impl Attention {
         }
         let device = table.device();
         let index = Tensor::<1, Int>::from_data(TensorData::new(buckets, [frames * frames]), &device);
-        table.select(0, index).reshape([frames, frames, heads]).permute([2, 0, 1])
+        // Gathered from the table's `[heads, buckets]` transpose, so that the result is laid out
+        // `[heads, frames, frames]` as every layer reads it: a permute of `[frames, frames, heads]`
+        // left each layer's bias arithmetic on a strided view.
+        table.swap_dims(0, 1).select(1, index).reshape([heads, frames, frames])
     }
 }
 

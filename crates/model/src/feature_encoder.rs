@@ -159,16 +159,21 @@ fn channel_norm_over_time(norm: &GroupNorm, x: Tensor<3>, valid: Option<&Tensor<
     let x = match (valid, &norm.gamma, &norm.beta) {
         // The one-utterance inference case (every clip scored) on the CPU: one host kernel.
         (None, Some(gamma), Some(beta)) if host_kernels::is_host_inference(&x.device()) => {
-            let device = x.device();
             let (gamma, beta) = (gamma.val().into_data(), beta.val().into_data());
-            let mut data = x.into_data();
-            if let (Ok(values), Ok(gamma), Ok(beta)) = (data.as_mut_slice::<f32>(), gamma.as_slice::<f32>(), beta.as_slice::<f32>()) {
-                for utterance in values.chunks_exact_mut(frames * channels) {
-                    host_kernels::normalize_channels_over_time(utterance, channels, gamma, beta, norm.epsilon);
+            match (gamma.as_slice::<f32>(), beta.as_slice::<f32>()) {
+                (Ok(gamma), Ok(beta)) => {
+                    let normalized = host_kernels::rewrite_f32(x, |values| {
+                        for utterance in values.chunks_exact_mut(frames * channels) {
+                            host_kernels::normalize_channels_over_time(utterance, channels, gamma, beta, norm.epsilon);
+                        }
+                    });
+                    match normalized {
+                        Ok(normalized) => return normalized,
+                        Err(x) => x,
+                    }
                 }
-                return Tensor::from_data(data, &device);
+                _ => x,
             }
-            Tensor::from_data(data, &device)
         }
         _ => x,
     };

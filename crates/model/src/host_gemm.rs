@@ -120,6 +120,10 @@ impl UnfoldedConv<'_> {
     pub fn apply(&self, weight: &[f32], c_out: usize, bias: Option<&[f32]>) -> Option<Vec<f32>> {
         let b = Matrix::contiguous(weight, self.depth, c_out)?;
         let mut out = vec![0.0f32; self.batch * self.rows * c_out];
+        if out.is_empty() || self.len == 0 {
+            // No output frames (input shorter than the kernel), no channels or no utterances.
+            return Some(out);
+        }
         for (utterance, out) in self.frames.chunks_exact(self.len).zip(out.chunks_exact_mut(self.rows * c_out)) {
             let a = Matrix::new(utterance, self.rows, self.depth, self.row_step)?;
             gemm(a, b, bias, out);

@@ -17,19 +17,27 @@ pub fn is_host_inference(device: &Device) -> bool {
     *device == Device::flex() && !device.is_autodiff()
 }
 
-/// Exact (erf) GELU, `x/2 * (1 + erf(x/sqrt 2))`, as transformers' `gelu`.
-pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+/// `x` with its f32 values rewritten in place by `rewrite`, on the buffer `into_data` hands over
+/// without a copy when `x` is its only owner; `Err(x)` when `x` is not f32 (f16/f64 tensors: not on
+/// any path today; the callers then use Burn's op, which is correct for them).
+pub fn rewrite_f32<const D: usize>(x: Tensor<D>, rewrite: impl FnOnce(&mut [f32])) -> Result<Tensor<D>, Tensor<D>> {
     let device = x.device();
-    if !is_host_inference(&device) {
-        return activation::gelu(x);
-    }
     let mut data = x.into_data();
     match data.as_mut_slice::<f32>() {
-        Ok(values) => for_each_chunk(values, gelu_in_place),
-        // f16/f64 tensors: not on any path today; Burn's op is correct for them.
-        Err(_) => return activation::gelu(Tensor::from_data(data, &device)),
+        Ok(values) => {
+            rewrite(values);
+            Ok(Tensor::from_data(data, &device))
+        }
+        Err(_) => Err(Tensor::from_data(data, &device)),
     }
-    Tensor::from_data(data, &device)
+}
+
+/// Exact (erf) GELU, `x/2 * (1 + erf(x/sqrt 2))`, as transformers' `gelu`.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if !is_host_inference(&x.device()) {
+        return activation::gelu(x);
+    }
+    rewrite_f32(x, |values| for_each_chunk(values, gelu_in_place)).unwrap_or_else(activation::gelu)
 }
 
 /// Softmax over the last dim. flex's fused kernel calls libm's scalar `expf` per element (6% of a
@@ -40,13 +48,9 @@ pub fn softmax_last_dim<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         return activation::softmax(x, D - 1);
     }
     let row = x.dims()[D - 1];
-    let mut data = x.into_data();
-    let Ok(values) = data.as_mut_slice::<f32>() else {
-        return activation::softmax(Tensor::from_data(data, &device), D - 1);
-    };
     let rows_per_chunk = (PARALLEL_MIN / row.max(1)).max(1);
-    for_each_chunk_of(values, rows_per_chunk * row, |chunk| softmax_rows_dispatch(chunk, row));
-    Tensor::from_data(data, &device)
+    rewrite_f32(x, |values| for_each_chunk_of(values, rows_per_chunk * row, |chunk| softmax_rows_dispatch(chunk, row)))
+        .unwrap_or_else(|x| activation::softmax(x, D - 1))
 }
 
 #[inline(always)]
@@ -189,11 +193,29 @@ pub fn normalize_channels_over_time(values: &mut [f32], channels: usize, gamma: 
 /// this copy ran at ~8 ns an element (a strided gather): 40 ms per forward for the positional conv
 /// alone. Here the writes are sequential and the reads of one tap sweep stay in cache.
 pub fn taps_major(weight: &[f32], c_out: usize, c_in: usize, kernel: usize, tap_scale: Option<&[f32]>, out: &mut Vec<f32>) {
-    out.reserve(weight.len());
     for k in 0..kernel {
-        let s = tap_scale.map_or(1.0, |scale| scale[k]);
-        for i in 0..c_in {
-            out.extend((0..c_out).map(|o| weight[(o * c_in + i) * kernel + k] * s));
+        // Tap k is the [c_out, c_in] matrix at every kernel-th value from k; its transpose is a
+        // [c_in, c_out] block of the output.
+        transpose_into(&weight[k..], c_out, c_in, kernel, tap_scale.map_or(1.0, |scale| scale[k]), out);
+    }
+}
+
+/// Appends to `out` the `[cols, rows]` transpose, times `scale`, of the `[rows, cols]` matrix whose
+/// element `(r, c)` is `values[(r * cols + c) * step]`. In 32 × 32 tiles, so that reads and writes
+/// both stay within a few cache lines at a time (a plain loop strides one side across the matrix).
+/// Loading uses it for every Linear weight (PyTorch's `[out, in]` to Burn's `[in, out]`, `step` 1).
+pub fn transpose_into(values: &[f32], rows: usize, cols: usize, step: usize, scale: f32, out: &mut Vec<f32>) {
+    const TILE: usize = 32;
+    let base = out.len();
+    out.resize(base + rows * cols, 0.0);
+    let block = &mut out[base..];
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    block[c * rows + r] = values[(r * cols + c) * step] * scale;
+                }
+            }
         }
     }
 }

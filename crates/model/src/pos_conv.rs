@@ -126,6 +126,9 @@ impl PositionalConvEmbedding {
         let group_weight = kernel * per_group * per_group;
         let bias = host_gemm::with_values(self.bias.val(), <[f32]>::to_vec)?;
         let mut out = vec![0.0f32; batch * frames * channels];
+        if out.is_empty() {
+            return Some(Tensor::from_data(TensorData::new(out, [batch, frames, channels]), &hidden.device()));
+        }
         let mut padded = vec![0.0f32; padded_len];
         let mut group_out = vec![0.0f32; frames * per_group];
         host_gemm::with_values(hidden.clone(), |values| {

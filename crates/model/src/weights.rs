@@ -267,17 +267,8 @@ impl TensorSource for CheckpointSource<'_> {
 /// write of a 768 x 3072 weight landed 12 KB from the last, and transposing took ~5% of loading and
 /// scoring one clip with a base-size model (`perf`, docs/PERFORMANCE.md).
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 32;
-    let mut out = vec![0.0f32; values.len()];
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    out[c * rows + r] = values[r * cols + c];
-                }
-            }
-        }
-    }
+    let mut out = Vec::with_capacity(values.len());
+    crate::host_kernels::transpose_into(values, rows, cols, 1, 1.0, &mut out);
     out
 }
 
