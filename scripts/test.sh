@@ -9,6 +9,14 @@ status=0
 
 cargo test --workspace --no-fail-fast || status=1
 
+# The GPU check's script, every step on the CPU at small sizes (`cargo test` built its binary). Its
+# GPU run is by hand, on a machine with an NVIDIA GPU (docs/PERFORMANCE.md, "GPU check").
+if [ -n "${SSLPRON_SHARED:-}" ]; then
+  GPU_CHECK_BIN="${CARGO_TARGET_DIR:-target}/debug/examples/gpu_check" bash scripts/gpu-check.sh --dry-run --out target/gpu-check-dry-run || status=1
+else
+  echo "test: skipping scripts/gpu-check.sh --dry-run: SSLPRON_SHARED is not set (it needs the mini corpus)"
+fi
+
 set -e
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
 if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then

@@ -1,6 +1,8 @@
 //! The native trainer: the seed's strategies (General, Freeze, CTC) and optimisation, on any Burn device.
 
+pub mod cli;
 pub mod data;
+pub mod device;
 pub mod metrics;
 pub mod phone_ctc;
 pub mod plot;

@@ -117,12 +117,15 @@ pub fn preset(name: &str) -> Option<serde_json::Value> {
         // five high-rate layers, which take most of a small model's time (~1.8x faster to train).
         "compact" => (vec![64, 64, 64, 64, 64, 128, 128], 192, 4, 4, 768),
         "base" => (vec![512; 7], 768, 12, 12, 3072),
+        // wav2vec2-large-lv60's layout (the seed's large backbones): pre-norm transformer, LayerNorm CNN.
+        "large" => (vec![512; 7], 1024, 24, 16, 4096),
         _ => return None,
     };
+    let large = name == "large";
     Some(serde_json::json!({
         "model_type": "wav2vec2", "architectures": ["Wav2Vec2Model"],
         "conv_dim": conv, "conv_kernel": [10, 3, 3, 3, 3, 2, 2], "conv_stride": [5, 2, 2, 2, 2, 2, 2],
-        "feat_extract_norm": "group", "do_stable_layer_norm": false, "conv_bias": false,
+        "feat_extract_norm": if large { "layer" } else { "group" }, "do_stable_layer_norm": large, "conv_bias": large,
         "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": ffn,
         "num_conv_pos_embeddings": 128, "num_conv_pos_embedding_groups": 16,
     }))
@@ -417,8 +420,12 @@ pub fn set_head_bias_to_label_means(model: &mut PronunciationModel, train: &[Utt
     if let Some(head) = model.head.as_mut()
         && let Some(bias) = head.score_predictor.bias.take()
     {
-        let id = bias.id;
-        head.score_predictor.bias = Some(burn::module::Param::initialized(id, Tensor::<1>::from_floats(means.as_slice(), device)));
+        // `from_tensor`, as the model's own parameters are made: a parameter built with `initialized`
+        // does not require gradients, and the bias then stayed at the label means for a whole fresh run
+        // while a resumed run (bias read from its checkpoint) trained it.
+        let mut param = burn::module::Param::from_tensor(Tensor::<1>::from_floats(means.as_slice(), device));
+        param.id = bias.id;
+        head.score_predictor.bias = Some(param);
     }
 }
 
