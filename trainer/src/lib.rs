@@ -1,5 +1,6 @@
 //! The native trainer: the seed's strategies (General, Freeze, CTC) and optimisation, on any Burn device.
 
+pub mod bootstrap;
 pub mod cli;
 pub mod data;
 pub mod device;

@@ -3,7 +3,10 @@
 /// Pearson r of two equally long series (NaN when either is constant or shorter than 2).
 pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
-    if n < 2 {
+    // Checked on the values, not on the sums below: the mean of n equal values can differ from
+    // them by rounding, which would turn a constant series into r = ±1 instead of "undefined".
+    let constant = |v: &[f64]| v[..n].iter().all(|&value| value == v[0]);
+    if n < 2 || constant(x) || constant(y) {
         return f64::NAN;
     }
     let mean = |v: &[f64]| v[..n].iter().sum::<f64>() / n as f64;
@@ -34,6 +37,8 @@ mod tests {
         assert!((r - 0.774_596_7).abs() < 1e-6, "{r}");
         assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
         assert!(pearson(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+        // 0.1 three times: the computed mean is not exactly 0.1, yet the series is constant.
+        assert!(pearson(&[0.1, 0.1, 0.1], &[1.0, 2.0, 4.0]).is_nan());
         assert_eq!(mse(&[1.0, 2.0], &[2.0, 4.0]), 2.5);
     }
 }

@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use sslpron_audio::PrepareOptions;
 use sslpron_model::{EncoderConfig, HeadKind, ModelInfo, Preprocessing, PronunciationModel};
 
-use crate::data::{Corpus, CorpusOptions, PhoneVocab, SpeakerList, Utterance, batches, pad_batch};
+use crate::bootstrap::BootstrapSettings;
+use crate::data::{Corpus, CorpusOptions, PhoneVocab, SpeakerInfo, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
 use crate::plot::{Panel, scatter_png, write_atomic};
-use crate::report::{ASPECTS, EvalReport};
+use crate::report::{ASPECTS, EvalReport, Scored};
 use crate::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
 use crate::step::{Batch, OptimSettings, Strategy, TrainState};
 
@@ -161,7 +162,7 @@ const LATEST: &str = "latest";
 /// Runs training from scratch; returns one report per epoch. Progress goes to stderr, metrics to
 /// `output/metrics.jsonl`, the model (seed layout) to `output/model/` after every epoch, and a full
 /// checkpoint (model, optimiser, progress) to `output/checkpoints/` that [`resume`] continues from. At
-/// the end, with a dev split: `report.json`, `report.txt` and `dev_scatter.png`.
+/// the end, with a dev split: `report.json`, `report.txt`, `report.md` and `dev_scatter.png`.
 pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, String> {
     std::fs::create_dir_all(&config.output).map_err(err(config.output.display()))?;
     write_atomic(&config.output.join("run.json"), &serde_json::to_vec_pretty(config).expect("json"))?;
@@ -187,6 +188,8 @@ pub fn resume(output: &Path, device: &Device) -> Result<Vec<EpochReport>, String
 fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Result<Vec<EpochReport>, String> {
     let corpus = Corpus::open_with(&config.data, &CorpusOptions { labels: config.labels.clone() }).map_err(|e| e.to_string())?;
     let all = corpus.split("train").map_err(|e| e.to_string())?;
+    // Read now, not after training: a malformed spk2age should stop the run before hours of work.
+    let dev_speaker_info = corpus.speaker_info("train").map_err(|e| e.to_string())?;
     let (train, dev) = match &config.dev_speakers {
         Some(path) => {
             let mut list = SpeakerList::read(path).map_err(|e| e.to_string())?;
@@ -360,9 +363,10 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
             let bytes = sslpron_hub::local(&config.output.join(BEST)).read()?;
             let (_, model, _) = sslpron_model::load(&bytes.files(), &device.clone().inner()).map_err(|e| e.to_string())?;
             eprintln!("trainer: best dev epoch: {best} of {} (in {})", config.epochs, config.output.join(BEST).display());
-            final_report(&model, &format!("dev (best epoch {best} of {})", config.epochs), &dev, &dev_audio, device, &config.output)?;
+            let name = format!("dev (best epoch {best} of {})", config.epochs);
+            final_report(&model, &name, &dev, &dev_audio, &dev_speaker_info, device, &config.output)?;
         }
-        _ => final_report(state.model(), "dev", &dev, &dev_audio, device, &config.output)?,
+        _ => final_report(state.model(), "dev", &dev, &dev_audio, &dev_speaker_info, device, &config.output)?,
     }
     Ok(reports)
 }
@@ -499,13 +503,28 @@ pub fn evaluate(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32
 }
 
 /// The final report on the dev split (of the best dev epoch's model): `report.json`, `report.txt`
-/// (printed too) and `dev_scatter.png`.
-fn final_report(model: &PronunciationModel, name: &str, dev: &[Utterance], audio: &[Vec<f32>], device: &Device, output: &Path) -> Result<(), String> {
+/// (printed too), `report.md` and `dev_scatter.png`, with speaker-bootstrap intervals and the
+/// subgroups of `speakers` (the train split's spk2age / spk2gender: dev speakers are train speakers).
+fn final_report(
+    model: &PronunciationModel,
+    name: &str,
+    dev: &[Utterance],
+    audio: &[Vec<f32>],
+    speakers: &SpeakerInfo,
+    device: &Device,
+    output: &Path,
+) -> Result<(), String> {
     if dev.is_empty() {
         return Ok(());
     }
     let (predicted, human) = predict(model, dev, audio, device)?;
-    let report = EvalReport::compute(name, human.each_ref().map(Vec::as_slice), predicted.each_ref().map(Vec::as_slice));
+    let dev_speakers: Vec<String> = dev.iter().map(|u| u.speaker.clone()).collect();
+    let scored = Scored {
+        human: human.each_ref().map(Vec::as_slice),
+        predicted: predicted.each_ref().map(Vec::as_slice),
+        speakers: &dev_speakers,
+    };
+    let report = EvalReport::analyse(name, &scored, speakers, BootstrapSettings::default());
     report.write(output)?;
     eprintln!("{}", report.table());
     let panels: Vec<Panel> =

@@ -36,6 +36,14 @@ fn tiny_model_trains_on_the_fixture_corpus_and_exports_a_scoring_checkpoint() {
     // (highest mean Pearson r), whose model is in best/.
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(output.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["utterances"], 2);
+    // The dev speaker 1012 is a 29-year-old man (corpus-tiny/train/spk2age, spk2gender): the report
+    // resamples that one speaker and lists him under adult and male only, marked as a small group.
+    assert_eq!((report["n_speakers"].as_u64(), report["bootstrap"]["resamples"].as_u64()), (Some(1), Some(1000)), "{report}");
+    let groups: Vec<&String> = report["subgroups"].as_object().unwrap().keys().collect();
+    assert_eq!(groups, ["adult", "male"], "{report}");
+    assert_eq!(report["subgroups"]["adult"]["few_speakers"], true);
+    assert!(report["aspects"]["accuracy"]["mse_ci95"].is_array(), "{report}");
+    assert!(std::fs::read_to_string(output.join("report.md")).unwrap().contains("| accuracy |"));
     // Expected: the first epoch with the highest mean of the defined r (two utterances: each is ±1 or
     // undefined), computed here from the logged metrics.
     let mean = |r: &trainer::run::EpochReport| {

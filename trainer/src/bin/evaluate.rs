@@ -1,17 +1,21 @@
 //! `cargo run -p trainer --release --bin evaluate -- --model M --data CORPUS --split test --labels FILE`:
 //! Pearson r and MSE per score of a trained model on one split of the corpus (optionally only the
-//! speakers of a list, e.g. the dev speakers), with the report files and scatter plot the trainer
+//! speakers of a list, e.g. the dev speakers), with 95% speaker-bootstrap intervals, the subgroups
+//! of the split's spk2age / spk2gender, and with `--compare OTHER` the paired comparison with a
+//! second model; writes the report files (docs/EVALUATION.md) and the scatter plot the trainer
 //! writes. The official test labels are for the final report only (speechocean762-labels/README.md).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use burn::prelude::Device;
 use clap::Parser;
 use sslpron_audio::PrepareOptions;
+use sslpron_model::{ModelInfo, PronunciationModel};
+use trainer::bootstrap::{BootstrapSettings, DEFAULT_RESAMPLES, DEFAULT_SEED};
 use trainer::data::{Corpus, CorpusOptions, SpeakerList, Utterance};
 use trainer::plot::{Panel, scatter_png};
-use trainer::report::{ASPECTS, EvalReport};
+use trainer::report::{ASPECTS, EvalReport, Scored};
 
 #[derive(Parser)]
 #[command(name = "evaluate", about = "Pearson r and MSE of a trained model on a corpus split")]
@@ -32,7 +36,14 @@ struct Args {
     /// Evaluate only these speakers (one id per line), e.g. dev-speakers.txt on the train split.
     #[arg(long)]
     speakers: Option<PathBuf>,
-    /// Where report.json, report.txt and scatter.png go.
+    /// Speaker resamples for the 95% intervals (0: no intervals).
+    #[arg(long, default_value_t = DEFAULT_RESAMPLES)]
+    bootstrap: usize,
+    /// A second model (same forms as --model) scored on the same utterances: the report gains Δr
+    /// per score (--model minus this one) with a paired speaker-bootstrap interval and win share.
+    #[arg(long, value_name = "OTHER_MODEL")]
+    compare: Option<PathBuf>,
+    /// Where report.json, report.txt, report.md and scatter.png go.
     #[arg(long)]
     output: PathBuf,
 }
@@ -48,17 +59,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// A model directory (hub layout), a web model file (.sslpron) or a hub id.
+fn load_model(spec: &Path, device: &Device) -> Result<(ModelInfo, PronunciationModel), String> {
+    if spec.is_file() {
+        let bytes = std::fs::read(spec).map_err(|e| format!("{}: {e}", spec.display()))?;
+        let (info, model, _, _) = sslpron_model::load_bundle(&bytes, &spec.display().to_string(), device).map_err(|e| e.to_string())?;
+        Ok((info, model))
+    } else {
+        let bytes = trainer::run::locate_model(spec)?.read()?;
+        let (info, model, _) = sslpron_model::load(&bytes.files(), device).map_err(|e| e.to_string())?;
+        Ok((info, model))
+    }
+}
+
+/// The model's input for each utterance, prepared as its preprocessor config says.
+fn load_audio(utts: &[Utterance], options: &PrepareOptions) -> Result<Vec<Vec<f32>>, String> {
+    utts.iter().map(|u| u.load_audio(options).map_err(|e| e.to_string())).collect()
+}
+
+fn prepare_options(info: &ModelInfo) -> PrepareOptions {
+    PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() }
+}
+
 fn evaluate(args: Args) -> Result<(), String> {
     let device = Device::flex();
-    let (info, model) = if args.model.is_file() {
-        let bytes = std::fs::read(&args.model).map_err(|e| format!("{}: {e}", args.model.display()))?;
-        let (info, model, _, _) = sslpron_model::load_bundle(&bytes, &args.model.display().to_string(), &device).map_err(|e| e.to_string())?;
-        (info, model)
-    } else {
-        let bytes = trainer::run::locate_model(&args.model)?.read()?;
-        let (info, model, _) = sslpron_model::load(&bytes.files(), &device).map_err(|e| e.to_string())?;
-        (info, model)
-    };
+    let (info, model) = load_model(&args.model, &device)?;
+    // Loaded before any scoring, so a wrong path fails in seconds rather than after the first model.
+    let other = args.compare.as_deref().map(|spec| load_model(spec, &device)).transpose()?;
     let corpus = Corpus::open_with(&args.data, &CorpusOptions { labels: args.labels.clone() }).map_err(|e| e.to_string())?;
     let mut utts: Vec<Utterance> = corpus.split(&args.split).map_err(|e| e.to_string())?;
     if let Some(path) = &args.speakers {
@@ -66,15 +93,39 @@ fn evaluate(args: Args) -> Result<(), String> {
         let (_, listed) = list.split(utts).map_err(|e| e.to_string())?;
         utts = listed;
     }
-    let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
+    let speaker_info = corpus.speaker_info(&args.split).map_err(|e| e.to_string())?;
+    let options = prepare_options(&info);
     eprintln!("evaluate: {} utterances of {}/{}", utts.len(), args.data.display(), args.split);
-    let audio: Vec<Vec<f32>> = utts.iter().map(|u| u.load_audio(&options).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    let mut audio = load_audio(&utts, &options)?;
     let (predicted, human) = trainer::run::predict(&model, &utts, &audio, &device)?;
+    let other_predicted = match &other {
+        Some((other_info, other_model)) => {
+            // The same audio unless the other model normalises differently.
+            let other_options = prepare_options(other_info);
+            if other_options != options {
+                audio = load_audio(&utts, &other_options)?;
+            }
+            Some(trainer::run::predict(other_model, &utts, &audio, &device)?.0)
+        }
+        None => None,
+    };
+    drop(audio);
     let name = match &args.speakers {
         Some(list) => format!("{} ({})", args.split, list.display()),
         None => args.split.clone(),
     };
-    let report = EvalReport::compute(&name, human.each_ref().map(Vec::as_slice), predicted.each_ref().map(Vec::as_slice));
+    let speakers: Vec<String> = utts.iter().map(|u| u.speaker.clone()).collect();
+    let scored = Scored {
+        human: human.each_ref().map(Vec::as_slice),
+        predicted: predicted.each_ref().map(Vec::as_slice),
+        speakers: &speakers,
+    };
+    let settings = BootstrapSettings { resamples: args.bootstrap, seed: DEFAULT_SEED };
+    let mut report = EvalReport::analyse(&name, &scored, &speaker_info, settings);
+    if let (Some(spec), Some(other_predicted)) = (&args.compare, &other_predicted) {
+        let other_scores = other_predicted.each_ref().map(Vec::as_slice);
+        report.compare(&args.model.display().to_string(), &spec.display().to_string(), &scored, other_scores, settings);
+    }
     report.write(&args.output)?;
     let panels: Vec<Panel> = (0..4).map(|k| Panel { title: ASPECTS[k], human: &human[k], predicted: &predicted[k] }).collect();
     scatter_png(&panels, &args.output.join("scatter.png"))?;

@@ -18,6 +18,7 @@ use sslpron_audio::PrepareOptions;
 use super::error::{DataError, read_bytes};
 use super::kaldi::read_list;
 use super::labels::{ScoreEntry, read_scores, read_text_phone};
+use super::speakers::SpeakerInfo;
 
 /// One utterance of a split: what the trainer needs to load, label and batch it.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +120,12 @@ impl Corpus {
     /// The labels file in use.
     pub fn labels_path(&self) -> &Path {
         &self.labels_path
+    }
+
+    /// Age and gender of split `name`'s speakers (`<name>/spk2age`, `<name>/spk2gender`; either may
+    /// be absent). The dev speakers are train speakers, so their attributes come from `train`.
+    pub fn speaker_info(&self, name: &str) -> Result<SpeakerInfo, DataError> {
+        SpeakerInfo::read(&self.root.join(name))
     }
 
     /// The utterances of split `name` (`"train"`, `"test"`): the ids of `<name>/wav.scp`, in its

@@ -1,6 +1,6 @@
-//! Kaldi-style lists (`wav.scp`, `utt2spk`, `text`): one `<id> <value>` pair a line, the id and
-//! the value separated by the first run of spaces or tabs (the corpus uses a tab in `wav.scp` and
-//! `text`, a space in `utt2spk`).
+//! Kaldi-style lists (`wav.scp`, `utt2spk`, `text`, `spk2age`, `spk2gender`): one `<id> <value>`
+//! pair a line, the id and the value separated by the first run of spaces or tabs (the corpus uses a
+//! tab in `wav.scp`, `text` and the speaker lists, a space in `utt2spk`).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -16,6 +16,18 @@ pub(super) fn read_list(
     what: &'static str,
     value_required: bool,
 ) -> Result<Vec<(String, String)>, DataError> {
+    let lines = read_numbered_list(path, what, value_required, "utterance")?;
+    Ok(lines.into_iter().map(|(_, id, value)| (id, value)).collect())
+}
+
+/// [`read_list`] with each pair's line number (from 1), for callers that parse the values and must
+/// name the line of a bad one; `noun` is what the ids are (`utterance`, `speaker`) in messages.
+pub(super) fn read_numbered_list(
+    path: &Path,
+    what: &'static str,
+    value_required: bool,
+    noun: &str,
+) -> Result<Vec<(usize, String, String)>, DataError> {
     let content = read_text(path, what)?;
     let mut seen = HashSet::new();
     let mut out = Vec::new();
@@ -36,13 +48,13 @@ pub(super) fn read_list(
         };
         if value.is_empty() && value_required {
             return Err(parse_error(format!(
-                "utterance {id} has nothing after its id"
+                "{noun} {id} has nothing after its id"
             )));
         }
         if !seen.insert(id.to_string()) {
-            return Err(parse_error(format!("utterance {id} is listed twice")));
+            return Err(parse_error(format!("{noun} {id} is listed twice")));
         }
-        out.push((id.to_string(), value.to_string()));
+        out.push((i + 1, id.to_string(), value.to_string()));
     }
     Ok(out)
 }

@@ -5,6 +5,8 @@
 //!   labels `[accuracy, fluency, prosodic, total]` (raw 0–10) and canonical phones; labels can come
 //!   from another `scores.json`-format file ([`CorpusOptions::labels`]).
 //! - [`SpeakerList`] / [`split_by_speakers`]: the speaker-disjoint development split.
+//! - [`SpeakerInfo`]: speakers' age and gender (`spk2age`, `spk2gender`) and the evaluation
+//!   subgroups they define ([`SUBGROUPS`]).
 //! - [`PhoneVocab`]: targets for the optional phone-level CTC objective.
 //! - [`batches`]: length-bucketed, reproducible batch order from `(seed, epoch)` alone;
 //!   [`shuffled_batches`]: the seed's unbucketed order.
@@ -22,6 +24,7 @@ mod error;
 mod kaldi;
 mod labels;
 mod pad;
+mod speakers;
 mod split;
 mod vocab;
 
@@ -30,5 +33,6 @@ pub use corpus::{Corpus, CorpusOptions, Utterance};
 pub use error::DataError;
 pub use labels::{LABEL_NAMES, LABEL_RANGE};
 pub use pad::{PaddedBatch, Padding, frame_lengths, length_mask, pad_batch};
+pub use speakers::{CHILD_MAX_AGE, Gender, SUBGROUPS, SpeakerInfo, TEEN_MAX_AGE};
 pub use split::{SpeakerList, split_by_speakers};
 pub use vocab::{BLANK, PhoneVocab, strip_stress};
