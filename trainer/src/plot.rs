@@ -52,7 +52,7 @@ pub fn scatter_png(panels: &[Panel], path: &Path) -> Result<(), String> {
 }
 
 /// Columns and rows for `n` panels: as square as possible, wider than tall when not.
-fn grid(n: usize) -> (usize, usize) {
+pub(crate) fn grid(n: usize) -> (usize, usize) {
     let mut cols = 1;
     while cols * cols < n {
         cols += 1;
@@ -62,7 +62,7 @@ fn grid(n: usize) -> (usize, usize) {
 
 /// Writes `bytes` to a hidden temporary file beside `path` and renames it over `path`, so a reader
 /// never sees a half-written file. The parent directory is created if missing.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let name = path
         .file_name()
         .ok_or_else(|| format!("cannot write {}: not a file path", path.display()))?;
@@ -93,12 +93,12 @@ const PLOT_Y: usize = 70;
 const PLOT_SIDE: usize = 350;
 const SCORE_MAX: f64 = 10.0;
 
-type Rgb = [u8; 3];
-const WHITE: Rgb = [255, 255, 255];
-const TITLE: Rgb = [20, 20, 20];
-const TEXT: Rgb = [70, 70, 70];
-const GRID: Rgb = [228, 228, 228];
-const FRAME: Rgb = [120, 120, 120];
+pub(crate) type Rgb = [u8; 3];
+pub(crate) const WHITE: Rgb = [255, 255, 255];
+pub(crate) const TITLE: Rgb = [20, 20, 20];
+pub(crate) const TEXT: Rgb = [70, 70, 70];
+pub(crate) const GRID: Rgb = [228, 228, 228];
+pub(crate) const FRAME: Rgb = [120, 120, 120];
 const DIAGONAL: Rgb = [200, 90, 90];
 const DOT: Rgb = [31, 100, 180];
 const CLAMPED: Rgb = [235, 110, 0];
@@ -214,14 +214,14 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
 // ---------------------------------------------------------------------------------------------
 // Raster.
 
-struct Canvas {
-    width: usize,
-    height: usize,
-    rgb: Vec<u8>,
+pub(crate) struct Canvas {
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) rgb: Vec<u8>,
 }
 
 impl Canvas {
-    fn new(width: usize, height: usize) -> Self {
+    pub(crate) fn new(width: usize, height: usize) -> Self {
         Canvas {
             width,
             height,
@@ -230,7 +230,7 @@ impl Canvas {
     }
 
     /// Mixes `colour` into the pixel with weight `alpha` (0..=1); outside the image: nothing.
-    fn blend(&mut self, x: i64, y: i64, colour: Rgb, alpha: f64) {
+    pub(crate) fn blend(&mut self, x: i64, y: i64, colour: Rgb, alpha: f64) {
         if x < 0 || y < 0 || x as usize >= self.width || y as usize >= self.height || alpha <= 0.0 {
             return;
         }
@@ -241,7 +241,7 @@ impl Canvas {
         }
     }
 
-    fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64, colour: Rgb) {
+    pub(crate) fn fill_rect(&mut self, x: i64, y: i64, w: i64, h: i64, colour: Rgb) {
         for yy in y..y + h {
             for xx in x..x + w {
                 self.blend(xx, yy, colour, 1.0);
@@ -250,7 +250,7 @@ impl Canvas {
     }
 
     /// An anti-aliased disc centred on pixel coordinates (cx, cy).
-    fn dot(&mut self, cx: f64, cy: f64, radius: f64, colour: Rgb, alpha: f64) {
+    pub(crate) fn dot(&mut self, cx: f64, cy: f64, radius: f64, colour: Rgb, alpha: f64) {
         let reach = radius.ceil() as i64 + 1;
         let (ix, iy) = (cx.round() as i64, cy.round() as i64);
         for y in iy - reach..=iy + reach {
@@ -263,7 +263,7 @@ impl Canvas {
     }
 
     /// Text with its top-left corner at (x, y), each font pixel a `scale`×`scale` square.
-    fn text(&mut self, x: i64, y: i64, text: &str, scale: i64, colour: Rgb) {
+    pub(crate) fn text(&mut self, x: i64, y: i64, text: &str, scale: i64, colour: Rgb) {
         for (i, c) in text.chars().enumerate() {
             let left = x + i as i64 * ADVANCE * scale;
             for_each_pixel(c, |col, row| {
@@ -274,7 +274,7 @@ impl Canvas {
 
     /// Text reading upwards (rotated 90° anticlockwise), starting at the bottom (x, y_bottom):
     /// the glyphs' tops face left.
-    fn text_up(&mut self, x: i64, y_bottom: i64, text: &str, scale: i64, colour: Rgb) {
+    pub(crate) fn text_up(&mut self, x: i64, y_bottom: i64, text: &str, scale: i64, colour: Rgb) {
         for (i, c) in text.chars().enumerate() {
             let start = y_bottom - i as i64 * ADVANCE * scale;
             for_each_pixel(c, |col, row| {
@@ -295,9 +295,9 @@ impl Canvas {
 // rows 7–8. Only what the plots need; anything else draws as '?'.
 
 const GLYPH_W: i64 = 5;
-const ADVANCE: i64 = GLYPH_W + 1;
+pub(crate) const ADVANCE: i64 = GLYPH_W + 1;
 
-fn text_width(text: &str, scale: i64) -> i64 {
+pub(crate) fn text_width(text: &str, scale: i64) -> i64 {
     let n = text.chars().count() as i64;
     if n == 0 { 0 } else { (n * ADVANCE - 1) * scale }
 }
@@ -405,7 +405,7 @@ const DEFLATE_LEVEL: u8 = 6;
 const IDAT_MAX: usize = 1 << 20;
 
 /// An 8-bit RGB PNG of `rgb` (row-major, 3 bytes a pixel), every row with filter type 0.
-fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
+pub(crate) fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
     let row = width as usize * 3;
     assert_eq!(
         rgb.len(),

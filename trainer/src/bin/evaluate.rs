@@ -97,6 +97,7 @@ fn evaluate(args: Args) -> Result<(), String> {
     let options = prepare_options(&info);
     eprintln!("evaluate: {} utterances of {}/{}", utts.len(), args.data.display(), args.split);
     let mut audio = load_audio(&utts, &options)?;
+    let seconds: Vec<f64> = audio.iter().map(|a| a.len() as f64 / info.preprocessing.sampling_rate as f64).collect();
     let (predicted, human) = trainer::run::predict(&model, &utts, &audio, &device)?;
     let other_predicted = match &other {
         Some((other_info, other_model)) => {
@@ -127,8 +128,38 @@ fn evaluate(args: Args) -> Result<(), String> {
         report.compare(&args.model.display().to_string(), &spec.display().to_string(), &scored, other_scores, settings);
     }
     report.write(&args.output)?;
+    write_predictions(&args.output.join("predictions.tsv"), &utts, &seconds, &human, &predicted, other_predicted.as_ref())?;
     let panels: Vec<Panel> = (0..4).map(|k| Panel { title: ASPECTS[k], human: &human[k], predicted: &predicted[k] }).collect();
     scatter_png(&panels, &args.output.join("scatter.png"))?;
     println!("{}", report.table());
     Ok(())
+}
+
+/// One line per utterance: id, speaker, seconds, the four human scores, the four predictions (and the
+/// second model's with `--compare`): what a per-utterance analysis (who lands where) starts from.
+fn write_predictions(
+    path: &std::path::Path,
+    utts: &[Utterance],
+    seconds: &[f64],
+    human: &[Vec<f64>; 4],
+    predicted: &[Vec<f64>; 4],
+    other: Option<&[Vec<f64>; 4]>,
+) -> Result<(), String> {
+    let mut header = vec!["utt_id".to_string(), "speaker".into(), "seconds".into()];
+    let mut columns: Vec<(&str, &[Vec<f64>; 4])> = vec![("human", human), ("predicted", predicted)];
+    if let Some(other) = other {
+        columns.push(("other", other));
+    }
+    for (prefix, _) in &columns {
+        header.extend(ASPECTS.iter().map(|a| format!("{prefix}_{a}")));
+    }
+    let mut text = header.join("\t") + "\n";
+    for (i, u) in utts.iter().enumerate() {
+        let mut fields = vec![u.id.clone(), u.speaker.clone(), format!("{:.3}", seconds[i])];
+        for (_, values) in &columns {
+            fields.extend(values.iter().map(|aspect| format!("{:.4}", aspect[i])));
+        }
+        text.push_str(&(fields.join("\t") + "\n"));
+    }
+    trainer::plot::write_atomic(path, text.as_bytes())
 }
