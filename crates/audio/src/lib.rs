@@ -76,6 +76,13 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, AudioError> {
     wav::decode(bytes)
 }
 
+/// The duration in seconds of a WAV file held in memory, read from its header (`fmt ` and the
+/// `data` chunk's size) without decoding a sample; the same errors as [`decode_wav`] for a header
+/// it cannot read. Lets a caller refuse a recording longer than it can score before allocating for it.
+pub fn wav_duration_secs(bytes: &[u8]) -> Result<f64, AudioError> {
+    wav::duration_secs(bytes)
+}
+
 /// Mix interleaved frames down to mono by averaging the channels (what librosa's `to_mono`
 /// does, so multi-channel files give the reference's input). Mono input comes back as a copy.
 /// An incomplete trailing frame is ignored; `channels == 0` gives an empty vector.

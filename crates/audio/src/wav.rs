@@ -206,6 +206,20 @@ fn chunk_name(id: &[u8]) -> String {
 
 /// Decode a complete WAV file held in memory. See [`crate::decode_wav`].
 pub(crate) fn decode(bytes: &[u8]) -> Result<Audio, AudioError> {
+    let (format, data) = chunks(bytes)?;
+    decode_samples(format, data)
+}
+
+/// The duration of a WAV file from its header alone, in seconds: nothing is decoded, so a caller can
+/// refuse an over-long recording before it allocates anything for its samples.
+pub(crate) fn duration_secs(bytes: &[u8]) -> Result<f64, AudioError> {
+    let (format, data) = chunks(bytes)?;
+    let frame_bytes = format.encoding.bytes() * usize::from(format.channels);
+    Ok((data.len() / frame_bytes) as f64 / f64::from(format.sample_rate))
+}
+
+/// The `fmt ` chunk, parsed, and the `data` chunk's bytes.
+fn chunks(bytes: &[u8]) -> Result<(Format, &[u8]), AudioError> {
     if bytes.is_empty() {
         return Err(AudioError::Empty);
     }
@@ -293,7 +307,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Audio, AudioError> {
 
     let format = format.ok_or(AudioError::MissingChunk("fmt "))?;
     let data = data.ok_or(AudioError::MissingChunk("data"))?;
-    decode_samples(format, data)
+    Ok((format, data))
 }
 
 /// Position of the next chunk: past the body and its pad byte (chunks are word-aligned).

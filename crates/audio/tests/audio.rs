@@ -811,3 +811,20 @@ fn prepare_samples_at_16k_is_untouched_then_normalised() {
         2667 // round(8000 / 3)
     );
 }
+
+#[test]
+fn duration_comes_from_the_header_alone() {
+    // 3 s of 48 kHz stereo 16-bit: 48,000 * 3 frames of 4 bytes.
+    let stereo = wav(1, 2, 48_000, 16, vec![0u8; 48_000 * 3 * 4]);
+    assert_eq!(sslpron_audio::wav_duration_secs(&stereo).unwrap(), 3.0);
+    // 0.5 s of 22.05 kHz mono float with a LIST chunk after the data: only `fmt ` and `data` count.
+    let with_list = riff(&[fmt(3, 1, 22_050, 32), chunk(b"data", vec![0u8; 11_025 * 4]), chunk(b"LIST", vec![1, 2, 3, 4])]);
+    assert_eq!(sslpron_audio::wav_duration_secs(&with_list).unwrap(), 0.5);
+    // A data chunk that claims 4 GB in an 8-byte file (a header that lies about its size) is refused
+    // with decode_wav's error, not turned into a duration.
+    let lying = riff(&[fmt(3, 1, 22_050, 32), Chunk { id: *b"data", body: vec![0u8; 8], declared: Some(4_000_000_000) }]);
+    let error = sslpron_audio::wav_duration_secs(&lying).unwrap_err();
+    assert!(matches!(error, AudioError::TruncatedChunk { declared: 4_000_000_000, .. }), "{error:?}");
+    assert_eq!(error, decode_wav(&lying).unwrap_err());
+    assert!(sslpron_audio::wav_duration_secs(b"not a wav").is_err());
+}

@@ -80,11 +80,37 @@ fn warn_unused(file: &str, report: &LoadReport) {
     }
 }
 
+/// The longest recording `score` and `embed` take. The models score one read sentence (Speechocean762's
+/// are 1–20 s), and self-attention memory grows with the square of the length: at 60 s a base model's
+/// attention is 3,000 × 3,000 per head (~430 MB per layer in f32), while a 10-minute file asked for a
+/// 14 GB matrix and was killed for memory. Longer recordings are refused, not cut: the scores of a cut
+/// recording would not be the scores of the whole one. The page records at most 30 s.
+pub const MAX_AUDIO_SECONDS: f64 = 60.0;
+/// Files larger than this are refused before they are read: a 60 s recording in any format the
+/// decoder takes (up to 8 channels of 64-bit float at 96 kHz: 369 MB) fits.
+const MAX_AUDIO_FILE_BYTES: u64 = 400 << 20;
+
 impl LoadedModel {
     /// The file's samples as the model wants them (16 kHz mono, normalised as the checkpoint says),
-    /// as a `[1, samples]` tensor.
+    /// as a `[1, samples]` tensor. Refuses, before decoding, a file longer than [`MAX_AUDIO_SECONDS`].
     pub fn prepare(&self, audio: &Path) -> Result<Tensor<2>, String> {
+        if let Ok(meta) = std::fs::metadata(audio)
+            && meta.len() > MAX_AUDIO_FILE_BYTES
+        {
+            return Err(format!(
+                "{}: {} MB is more audio than sslpron scores at once (at most {MAX_AUDIO_SECONDS:.0} s); cut the recording into sentences",
+                audio.display(),
+                meta.len() >> 20
+            ));
+        }
         let bytes = read(audio)?;
+        let seconds = sslpron_audio::wav_duration_secs(&bytes).map_err(|e| format!("{}: {e}", audio.display()))?;
+        if seconds > MAX_AUDIO_SECONDS {
+            return Err(format!(
+                "{}: {seconds:.1} s of audio; sslpron scores at most {MAX_AUDIO_SECONDS:.0} s at a time (the models score one read sentence, and memory grows with the square of the length): cut the recording into sentences",
+                audio.display()
+            ));
+        }
         let options = PrepareOptions { do_normalize: self.info.preprocessing.do_normalize, min_samples: self.info.min_samples() };
         let samples = sslpron_audio::prepare_wav(&bytes, &options).map_err(|e| format!("{}: {e}", audio.display()))?;
         Ok(Tensor::<1>::from_floats(samples.as_slice(), &self.device).unsqueeze_dim::<2>(0))

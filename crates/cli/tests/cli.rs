@@ -7,7 +7,7 @@
 //! from our own output.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -654,6 +654,32 @@ fn bad_audio_infinite_sample() {
     let mut samples = sine(16_000, 1.0);
     samples[8_000] = f32::INFINITY;
     check_bad_audio("bad_audio_infinite_sample", "inf.wav", &wav_f32(16_000, &samples), &["infinite"]);
+}
+
+#[test]
+fn audio_longer_than_the_limit_is_refused_quickly_before_decoding() {
+    // 10 minutes once asked for a 14 GB attention matrix; past 60 s the CLI refuses from the header
+    // alone. 60.5 s of 8 kHz mono (resampled to 16 kHz it would be 968,000 samples) must fail in well
+    // under a second, name the file and the limit, and write nothing to stdout.
+    let dir = TempDir::new("audio_longer_than_the_limit");
+    let path = dir.write("long.wav", &wav_f32(8_000, &sine(8_000, 60.5)));
+    for command in ["score", "embed"] {
+        let started = std::time::Instant::now();
+        let mut args = vec![OsString::from(command), "--model".into(), model_rel("wav2vec2-base").into(), path.clone().into_os_string()];
+        if command == "embed" {
+            args.extend(["--output".into(), dir.join("states.safetensors").into_os_string()]);
+        }
+        let run = sslpron(&args);
+        assert!(!run.success, "{command}: {run:?}");
+        assert!(run.stderr.contains("long.wav") && run.stderr.contains("60.5 s") && run.stderr.contains("at most 60 s"), "{command}: {run:?}");
+        assert!(run.stdout.is_empty(), "{command}: {run:?}");
+        assert!(!dir.join("states.safetensors").exists(), "{command}: {run:?}");
+        assert!(started.elapsed().as_secs_f64() < 5.0, "{command}: took {:?}", started.elapsed());
+    }
+    // Just under the limit is scored (control).
+    let ok = dir.write("ok.wav", &wav_f32(8_000, &sine(8_000, 59.0)));
+    let run = sslpron([OsStr::new("score"), OsStr::new("--model"), OsStr::new(&model_rel("wav2vec2-base")), ok.as_os_str()]);
+    assert!(run.success, "{run:?}");
 }
 
 #[test]
