@@ -205,8 +205,10 @@ impl EncoderConfig {
     /// Parses and validates a `config.json`. `file` names it in errors.
     pub fn from_json(file: &str, json: &[u8]) -> Result<Self, ModelError> {
         let bad = |message: String| ModelError::Config { file: file.to_string(), message };
+        let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        check_sizes_are_counts(&value).map_err(bad)?;
         let mut config: EncoderConfig =
-            serde_json::from_slice(json).map_err(|e| bad(format!("not a valid config: {e}")))?;
+            serde_json::from_value(value).map_err(|e| bad(format!("not a valid config: {e}")))?;
         let family = Family::from_model_type(&config.model_type).ok_or_else(|| {
             bad(format!(
                 "model_type \"{}\" is not one of wav2vec2, hubert, wavlm",
@@ -223,6 +225,7 @@ impl EncoderConfig {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.check_limits()?;
         let layers = self.conv_dim.len();
         if layers == 0 || self.conv_stride.len() != layers || self.conv_kernel.len() != layers {
             return Err(format!(
@@ -262,6 +265,76 @@ impl EncoderConfig {
         Ok(())
     }
 
+    /// Refuses sizes no real checkpoint has before anything is allocated for them: a `config.json` asking
+    /// for a billion-wide layer must fail in microseconds with the field's name, not abort on an
+    /// allocation of terabytes. Each bound is ~10x the largest public model of these families
+    /// (wav2vec2-xls-r-2b: hidden 1920, 48 layers, 16 heads, feed-forward 7680, conv 512, kernel 128).
+    fn check_limits(&self) -> Result<(), String> {
+        let over = |field: &str, value: usize, max: usize| -> Result<(), String> {
+            match value > max {
+                true => Err(format!("{field} = {value} is larger than any model sslpron loads (at most {max})")),
+                false => Ok(()),
+            }
+        };
+        over("hidden_size", self.hidden_size, LIMITS.width)?;
+        over("intermediate_size", self.intermediate_size, LIMITS.feed_forward)?;
+        over("num_hidden_layers", self.num_hidden_layers, LIMITS.layers)?;
+        over("num_attention_heads", self.num_attention_heads, LIMITS.heads)?;
+        over("num_conv_pos_embeddings", self.num_conv_pos_embeddings, LIMITS.kernel)?;
+        over("num_conv_pos_embedding_groups", self.num_conv_pos_embedding_groups, LIMITS.width)?;
+        over("vocab_size", self.vocab_size, LIMITS.vocab)?;
+        over("num_buckets", self.num_buckets, LIMITS.buckets)?;
+        over("max_bucket_distance", self.max_bucket_distance, LIMITS.bucket_distance)?;
+        over("mask_time_length", self.mask_time_length, LIMITS.mask)?;
+        over("conv_dim (number of layers)", self.conv_dim.len(), LIMITS.conv_layers)?;
+        for (field, values, max) in [
+            ("conv_dim", &self.conv_dim, LIMITS.width),
+            ("conv_kernel", &self.conv_kernel, LIMITS.kernel),
+            ("conv_stride", &self.conv_stride, LIMITS.kernel),
+        ] {
+            for (i, &v) in values.iter().enumerate() {
+                over(&format!("{field}[{i}]"), v, max)?;
+            }
+        }
+        for (field, p) in [
+            ("hidden_dropout", self.hidden_dropout),
+            ("activation_dropout", self.activation_dropout),
+            ("attention_dropout", self.attention_dropout),
+            ("feat_proj_dropout", self.feat_proj_dropout),
+            ("final_dropout", self.final_dropout),
+            ("layerdrop", self.layerdrop),
+            ("mask_time_prob", self.mask_time_prob),
+            ("mask_feature_prob", self.mask_feature_prob),
+        ] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!("{field} = {p} is not a probability (0 to 1)"));
+            }
+        }
+        if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps < 1.0) {
+            return Err(format!("layer_norm_eps = {} must be between 0 and 1", self.layer_norm_eps));
+        }
+        // Each size may be plausible and their product not: bound the parameter count (u128, so the
+        // estimate itself cannot overflow).
+        let (h, ffn, layers) = (self.hidden_size as u128, self.intermediate_size as u128, self.num_hidden_layers as u128);
+        let mut params = layers * (4 * h * h + 2 * h * ffn);
+        let mut c_in = 1u128;
+        for (&c_out, &k) in self.conv_dim.iter().zip(&self.conv_kernel) {
+            params += c_in * c_out as u128 * k as u128;
+            c_in = c_out as u128;
+        }
+        params += h * (h / self.num_conv_pos_embedding_groups.max(1) as u128) * self.num_conv_pos_embeddings as u128;
+        params += h * self.vocab_size as u128;
+        if params > LIMITS.parameters {
+            return Err(format!(
+                "the config asks for about {:.1e} parameters, more than sslpron loads (at most {:.0e}, {} GB in f32)",
+                params as f64,
+                LIMITS.parameters as f64,
+                LIMITS.parameters * 4 / 1_000_000_000
+            ));
+        }
+        Ok(())
+    }
+
     pub fn head_dim(&self) -> usize {
         self.hidden_size / self.num_attention_heads
     }
@@ -295,6 +368,75 @@ impl EncoderConfig {
         }
         length
     }
+}
+
+/// The largest sizes a `config.json` may ask for (see [`EncoderConfig::check_limits`]).
+struct Limits {
+    width: usize,
+    feed_forward: usize,
+    layers: usize,
+    heads: usize,
+    kernel: usize,
+    conv_layers: usize,
+    vocab: usize,
+    buckets: usize,
+    bucket_distance: usize,
+    mask: usize,
+    parameters: u128,
+}
+
+const LIMITS: Limits = Limits {
+    width: 16_384,
+    feed_forward: 65_536,
+    layers: 512,
+    heads: 1_024,
+    kernel: 4_096,
+    conv_layers: 64,
+    vocab: 1_000_000,
+    buckets: 65_536,
+    bucket_distance: 1_000_000,
+    mask: 100_000,
+    // 20 billion: ten times wav2vec2-xls-r-2b.
+    parameters: 20_000_000_000,
+};
+
+/// The size fields of a `config.json` (counts: serde would say only "expected usize" for `-5`, without
+/// the field), checked to be non-negative whole numbers so the error can name the field.
+const SIZE_FIELDS: [&str; 15] = [
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "conv_dim",
+    "conv_stride",
+    "conv_kernel",
+    "num_conv_pos_embeddings",
+    "num_conv_pos_embedding_groups",
+    "mask_time_length",
+    "mask_time_min_masks",
+    "vocab_size",
+    "num_buckets",
+    "max_bucket_distance",
+    "num_feat_extract_layers",
+];
+
+fn check_sizes_are_counts(value: &serde_json::Value) -> Result<(), String> {
+    let serde_json::Value::Object(fields) = value else {
+        return Err("expected a JSON object of settings".into());
+    };
+    for name in SIZE_FIELDS {
+        let Some(v) = fields.get(name) else { continue };
+        let items: Vec<&serde_json::Value> = match v {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            if item.as_u64().is_none() {
+                return Err(format!("{name} must be a whole number >= 0 (or a list of them), not {item}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the checkpoint's `preprocessor_config.json` asks of the audio.
@@ -360,5 +502,33 @@ mod tests {
         assert!(err.to_string().contains("not divisible"), "{err}");
         let err = EncoderConfig::from_json("c.json", br#"{"conv_dim":[4,4],"conv_stride":[1]}"#).unwrap_err();
         assert!(err.to_string().contains("same non-zero length"), "{err}");
+    }
+
+    #[test]
+    fn absurd_sizes_are_refused_by_name_before_any_allocation() {
+        let cases: [(&str, &str); 11] = [
+            (r#"{"hidden_size": 1000000000}"#, "hidden_size = 1000000000"),
+            (r#"{"num_hidden_layers": 10000000}"#, "num_hidden_layers = 10000000"),
+            (r#"{"conv_kernel": [10, 3, 3, 3, 3, 2, 100000000]}"#, "conv_kernel[6] = 100000000"),
+            (r#"{"num_conv_pos_embeddings": 100000000}"#, "num_conv_pos_embeddings = 100000000"),
+            (r#"{"intermediate_size": 1000000000}"#, "intermediate_size = 1000000000"),
+            (r#"{"hidden_size": -768}"#, "hidden_size must be a whole number"),
+            (r#"{"conv_dim": [512, -1, 512, 512, 512, 512, 512]}"#, "conv_dim must be a whole number"),
+            (r#"{"num_attention_heads": 1.5}"#, "num_attention_heads must be a whole number"),
+            (r#"{"hidden_dropout": 7}"#, "hidden_dropout = 7 is not a probability"),
+            (r#"{"layer_norm_eps": -1}"#, "layer_norm_eps = -1"),
+            // Each size within its bound, the product not: 16384 wide, 512 layers is ~2.7e12 parameters.
+            (r#"{"hidden_size": 16384, "num_hidden_layers": 512, "num_attention_heads": 16}"#, "parameters"),
+        ];
+        for (json, expected) in cases {
+            let started = std::time::Instant::now();
+            let err = EncoderConfig::from_json("m/config.json", json.as_bytes()).unwrap_err().to_string();
+            assert!(err.starts_with("m/config.json: ") && err.contains(expected), "{json}: {err}");
+            assert!(started.elapsed().as_millis() < 100, "{json}: {:?}", started.elapsed());
+        }
+        // The largest public models stay well inside (xls-r-2b's shape).
+        let xlsr_2b = r#"{"hidden_size": 1920, "num_hidden_layers": 48, "num_attention_heads": 16,
+            "intermediate_size": 7680, "feat_extract_norm": "layer", "do_stable_layer_norm": true}"#;
+        EncoderConfig::from_json("config.json", xlsr_2b.as_bytes()).unwrap();
     }
 }
