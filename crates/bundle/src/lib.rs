@@ -197,7 +197,9 @@ pub fn decode(bytes: &[u8]) -> Result<Bundle, BundleError> {
             Storage::F16 => 2,
             Storage::I8 => 1,
         };
-        if entry.bytes != count * width {
+        // checked: a header may claim 2^62 elements, whose byte count overflows (a panic in debug builds,
+        // a wrapped and wrongly accepted size in release; tests/hostile.rs).
+        if count.checked_mul(width) != Some(entry.bytes) {
             return Err(bad(format!("{} bytes stored for {count} {:?} values", entry.bytes, entry.dtype)));
         }
         let raw = entry
