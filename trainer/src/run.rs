@@ -287,18 +287,10 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
             let mut grads = None;
             for batch in group {
                 let samples: Vec<&[f32]> = batch.iter().map(|&i| train_audio[i].as_slice()).collect();
-                let padded = pad_batch(&samples);
-                let input = Tensor::<1>::from_floats(padded.values.as_slice(), device).reshape([padded.batch_size(), padded.max_len]);
-                let labels: Vec<f32> = batch.iter().flat_map(|&i| train[i].labels).collect();
-                let labels = Tensor::<1>::from_floats(labels.as_slice(), device).reshape([batch.len(), 4]);
-                let phones: Vec<Vec<usize>> = batch.iter().filter_map(|&i| phone_targets.get(i).cloned()).collect();
-                let batch = Batch {
-                    input,
-                    lengths: (!config.seed_compat).then_some(padded.lengths.as_slice()),
-                    labels,
-                    phones: vocab.is_some().then_some(phones.as_slice()),
-                };
-                let (batch_grads, report) = state.batch_gradients(&batch, 1.0 / group.len() as f64);
+                let labels: Vec<[f32; 4]> = batch.iter().map(|&i| train[i].labels).collect();
+                let phones = vocab.is_some().then(|| batch.iter().filter_map(|&i| phone_targets.get(i).cloned()).collect());
+                let batch = TrainingBatch::new(&samples, &labels, phones, config.seed_compat, device);
+                let (batch_grads, report) = state.batch_gradients(&batch.as_batch(), 1.0 / group.len() as f64);
                 grads = Some(state.accumulate(grads, batch_grads));
                 loss_sum += report.loss;
                 if let Some(ctc) = report.ctc_loss {
@@ -369,6 +361,32 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         _ => final_report(state.model(), "dev", &dev, &dev_audio, &dev_speaker_info, device, &config.output)?,
     }
     Ok(reports)
+}
+
+/// One zero-padded training batch as the training loop builds it, owning what [`Batch`] borrows.
+pub struct TrainingBatch {
+    input: Tensor<2>,
+    labels: Tensor<2>,
+    /// Each utterance's real length in samples; `None` with `seed_compat` (padding fed as audio).
+    lengths: Option<Vec<usize>>,
+    phones: Option<Vec<Vec<usize>>>,
+}
+
+impl TrainingBatch {
+    /// `samples` zero-padded to the longest, one row of `labels` each, and, unless `seed_compat`, the
+    /// true lengths that keep the padding out of the model; `phones`: CTC targets when that objective is on.
+    pub fn new(samples: &[&[f32]], labels: &[[f32; 4]], phones: Option<Vec<Vec<usize>>>, seed_compat: bool, device: &Device) -> Self {
+        let padded = pad_batch(samples);
+        let input = Tensor::<1>::from_floats(padded.values.as_slice(), device).reshape([padded.batch_size(), padded.max_len]);
+        let flat: Vec<f32> = labels.iter().flatten().copied().collect();
+        let labels = Tensor::<1>::from_floats(flat.as_slice(), device).reshape([labels.len(), 4]);
+        TrainingBatch { input, labels, lengths: (!seed_compat).then_some(padded.lengths), phones }
+    }
+
+    /// The batch for [`TrainState::batch_gradients`].
+    pub fn as_batch(&self) -> Batch<'_> {
+        Batch { input: self.input.clone(), lengths: self.lengths.as_deref(), labels: self.labels.clone(), phones: self.phones.as_deref() }
+    }
 }
 
 /// The seed's schedule: linear decay from `peak` to 0 over all steps; with `warmup` steps, a linear

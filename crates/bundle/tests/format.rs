@@ -54,6 +54,46 @@ fn f32_rounds_to_the_nearest_f16_ties_to_even() {
     assert_eq!(f32_to_f16(3.0 * 2f32.powi(-26)), 1);
 }
 
+/// Exact ties in f16's subnormal range round to the even neighbour. The random sweep above almost never
+/// draws an exact tie, and the normal-range ties take a different branch of the encoder.
+///
+/// Derivation: an f16 subnormal with bits `m` (1..=1023, exponent field 0) is `m · 2^-24`; the next one
+/// up is `(m + 1) · 2^-24` (for m = 1023 that is 0x0400 = 2^-14, the smallest normal, so the carry out
+/// of the mantissa lands exactly on the right bits). Halfway between them is `(2m + 1) · 2^-25`, exact
+/// in f32 (an 11-bit odd integer times a power of two, far above f32's subnormals). Ties to even pick
+/// `m` when `m` is even and `m + 1` when it is odd; for m = 0 the tie 2^-25 goes to +0. One f32 ulp
+/// above a tie is nearer the upper neighbour, one below nearer the lower: no tie-breaking at all. The
+/// sign bit only adds 0x8000. `half` is not a dependency of this crate, so these expectations are
+/// derived here, not taken from it.
+#[test]
+fn subnormal_f16_ties_round_to_even() {
+    // Hand-worked cases: value, its f16 bits.
+    let tie = |twice_plus_one: u32| twice_plus_one as f32 * 2f32.powi(-25);
+    for (value, bits) in [
+        (tie(1), 0x0000),    // 0.5 · 2^-24: between 0 and 1 → 0
+        (tie(3), 0x0002),    // 1.5 · 2^-24: between 1 and 2 → 2
+        (tie(5), 0x0002),    // 2.5 · 2^-24: between 2 and 3 → 2
+        (tie(7), 0x0004),    // 3.5 · 2^-24 → 4
+        (tie(1023), 0x0200), // 511.5 · 2^-24: between 0x1ff and 0x200 → 0x200
+        (tie(2045), 0x03fe), // 1022.5 · 2^-24 → 0x3fe
+        (tie(2047), 0x0400), // 1023.5 · 2^-24: the largest subnormal's tie carries into the smallest normal
+        (-tie(3), 0x8002),
+        (-tie(1), 0x8000), // → −0
+    ] {
+        assert_eq!(f32_to_f16(value), bits, "{value:e} (exact tie) should round to even {bits:#06x}, got {:#06x}", f32_to_f16(value));
+    }
+    // Every subnormal tie, and its f32 neighbours (which are no ties).
+    for m in 0u32..1024 {
+        let t = tie(2 * m + 1);
+        let even = if m % 2 == 0 { m } else { m + 1 };
+        assert_eq!(f32_to_f16(t) as u32, even, "tie between {m} and {} · 2^-24 ({t:e})", m + 1);
+        assert_eq!(f32_to_f16(-t) as u32, 0x8000 | even, "negative tie between {m} and {} · 2^-24", m + 1);
+        let (above, below) = (f32::from_bits(t.to_bits() + 1), f32::from_bits(t.to_bits() - 1));
+        assert_eq!(f32_to_f16(above) as u32, m + 1, "just above the tie {m}.5 · 2^-24 ({above:e})");
+        assert_eq!(f32_to_f16(below) as u32, m, "just below the tie {m}.5 · 2^-24 ({below:e})");
+    }
+}
+
 fn sample_tensors() -> Vec<Tensor> {
     let wave = |n: usize, k: f32| (0..n).map(|i| ((i as f32 * k).sin() * 0.3) + if i % 97 == 0 { 2.5 } else { 0.0 }).collect();
     vec![

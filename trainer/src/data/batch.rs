@@ -84,7 +84,9 @@ pub fn batches(lengths: &[usize], batch_size: usize, seed: u64, epoch: u64) -> V
 
 /// Batches of `batch_size` consecutive indices of one random permutation of `0..n`, without
 /// length grouping: the seed's sampling (transformers' `Trainer` draws a random permutation each
-/// epoch and cuts it in order). For `--seed-compat`; same determinism as [`batches`].
+/// epoch and cuts it in order); same determinism as [`batches`]. The trainer does not use it:
+/// every run, `--seed-compat` included, takes [`batches`] (that flag only feeds the padding as
+/// audio); it is the reference the tests measure bucketing's padding against.
 ///
 /// # Panics
 /// If `batch_size` is 0.

@@ -9,7 +9,8 @@
 //!   subgroups they define ([`SUBGROUPS`]).
 //! - [`PhoneVocab`]: targets for the optional phone-level CTC objective.
 //! - [`batches`]: length-bucketed, reproducible batch order from `(seed, epoch)` alone;
-//!   [`shuffled_batches`]: the seed's unbucketed order.
+//!   [`shuffled_batches`]: the seed's unbucketed order (a reference; the trainer, `--seed-compat`
+//!   included, always uses [`batches`]).
 //! - [`pad_batch`], [`frame_lengths`], [`Padding`]: zero padding plus the true lengths, so the
 //!   model can keep padded samples out of GroupNorm and padded frames out of mean pooling, or
 //!   ignore them as the seed did ([`Padding::SeedCompat`]).
