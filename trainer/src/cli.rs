@@ -88,6 +88,10 @@ struct Args {
     /// Continue the run whose output folder this is (its run.json holds the settings; other options are ignored).
     #[arg(long)]
     resume: Option<PathBuf>,
+    /// Stop after N optimiser steps (the learning-rate schedule spans them; the epoch in progress ends
+    /// there with its report and checkpoint).
+    #[arg(long, value_name = "N")]
+    max_steps: Option<usize>,
     /// cpu always; wgpu / cuda when built with those features.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -181,6 +185,7 @@ fn train(args: Args, data: PathBuf) -> Result<(), String> {
         ctc_weight: args.ctc_weight,
         grad_accum: args.grad_accum.max(1),
         head_bias_label_mean: args.head_bias_label_mean,
+        max_steps: args.max_steps,
     };
     if !(config.ctc_weight >= 0.0 && config.ctc_weight.is_finite()) {
         return Err(format!("--ctc-weight must be a finite number >= 0, not {}", config.ctc_weight));

@@ -63,6 +63,10 @@ pub struct RunConfig {
     /// starting there spends training on what distinguishes utterances instead.
     #[serde(default)]
     pub head_bias_label_mean: bool,
+    /// Stop after this many optimiser steps (the learning-rate schedule then spans them); the epoch in
+    /// progress ends there with its report and checkpoint. `None`: every epoch in full.
+    #[serde(default)]
+    pub max_steps: Option<usize>,
 }
 
 fn one() -> usize {
@@ -91,6 +95,7 @@ impl RunConfig {
             ctc_weight: 0.0,
             grad_accum: 1,
             head_bias_label_mean: false,
+            max_steps: None,
         }
     }
 }
@@ -205,6 +210,8 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         None => (all, Vec::new()),
     };
 
+    let (train, dev) = (without_over_long(train, "train")?, without_over_long(dev, "dev")?);
+
     let phones_wanted = config.ctc_weight > 0.0;
     let (config_json, info, model, phone_ctc, progress) = match checkpoint {
         None => {
@@ -271,11 +278,18 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
     }
     let accum = config.grad_accum.max(1);
     let steps_per_epoch = lengths.len().div_ceil(config.batch_size).div_ceil(accum);
-    let total_steps = (steps_per_epoch * config.epochs).max(1);
+    let total_steps = match config.max_steps {
+        Some(max) => (steps_per_epoch * config.epochs).min(max),
+        None => steps_per_epoch * config.epochs,
+    }
+    .max(1);
     let Progress { epochs_done, mut steps_done, mut reports, mut best_epoch } = progress;
     let started = Instant::now();
     let started_steps = steps_done;
     for epoch in epochs_done..config.epochs {
+        if steps_done >= total_steps {
+            break; // --max-steps reached (a resumed run that had reached it ends here too)
+        }
         // Random draws (dropout, LayerDrop, SpecAugment) restart from (seed, epoch): a resumed epoch
         // draws exactly what the uninterrupted one did.
         device.seed(config.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
@@ -283,7 +297,12 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         let (mut loss_sum, mut ctc_sum, mut ctc_batches) = (0.0, 0.0, 0usize);
         let order = batches(&lengths, config.batch_size, config.seed, epoch as u64);
         // `accum` batches per optimiser step; the last group of an epoch may be smaller.
+        let mut batches_done = 0;
         for (g, group) in order.chunks(accum).enumerate() {
+            if steps_done >= total_steps {
+                break;
+            }
+            batches_done += group.len();
             let mut grads = None;
             for batch in group {
                 let samples: Vec<&[f32]> = batch.iter().map(|&i| train_audio[i].as_slice()).collect();
@@ -323,7 +342,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         let (dev_pearson, dev_mse) = evaluate(state.model(), &dev, &dev_audio, device)?;
         reports.push(EpochReport {
             epoch: epoch + 1,
-            train_loss: loss_sum / order.len().max(1) as f64,
+            train_loss: loss_sum / batches_done.max(1) as f64,
             train_ctc_loss: (ctc_batches > 0).then(|| ctc_sum / ctc_batches as f64),
             seconds: epoch_start.elapsed().as_secs_f64(),
             dev_pearson,
@@ -387,6 +406,26 @@ impl TrainingBatch {
     pub fn as_batch(&self) -> Batch<'_> {
         Batch { input: self.input.clone(), lengths: self.lengths.as_deref(), labels: self.labels.clone(), phones: self.phones.as_deref() }
     }
+}
+
+/// `utts` without those longer than [`sslpron_audio::MAX_AUDIO_SECONDS`] (read from each WAV's header),
+/// with a note naming them: what the scorer refuses is not trained on either, and one over-long
+/// recording in a batch would ask for an attention matrix that does not fit.
+fn without_over_long(utts: Vec<Utterance>, split: &str) -> Result<Vec<Utterance>, String> {
+    let max = sslpron_audio::MAX_AUDIO_SECONDS;
+    let (mut kept, mut left_out) = (Vec::with_capacity(utts.len()), Vec::new());
+    for utt in utts {
+        let bytes = std::fs::read(&utt.wav).map_err(err(utt.wav.display()))?;
+        let seconds = sslpron_audio::wav_duration_secs(&bytes).map_err(|e| format!("{}: {e}", utt.wav.display()))?;
+        match seconds > max {
+            true => left_out.push(format!("{} ({seconds:.1} s)", utt.id)),
+            false => kept.push(utt),
+        }
+    }
+    if !left_out.is_empty() {
+        eprintln!("trainer: note: {} {split} utterance(s) longer than {max:.0} s left out: {}", left_out.len(), left_out.join(", "));
+    }
+    Ok(kept)
 }
 
 /// The seed's schedule: linear decay from `peak` to 0 over all steps; with `warmup` steps, a linear

@@ -76,6 +76,14 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, AudioError> {
     wav::decode(bytes)
 }
 
+/// The longest recording the scorer and the trainer take, in seconds. The models score one read
+/// sentence (Speechocean762's are 1–20 s), and self-attention memory grows with the square of the
+/// length: at 60 s a base model's attention is 3,000 × 3,000 per head (~430 MB per layer in f32), while
+/// a 10-minute file asked for a 14 GB matrix and was killed for memory. Longer recordings are refused
+/// (CLI) or left out (trainer), not cut: the scores of a cut recording are not the scores of the whole.
+/// The page records at most 30 s.
+pub const MAX_AUDIO_SECONDS: f64 = 60.0;
+
 /// The duration in seconds of a WAV file held in memory, read from its header (`fmt ` and the
 /// `data` chunk's size) without decoding a sample; the same errors as [`decode_wav`] for a header
 /// it cannot read. Lets a caller refuse a recording longer than it can score before allocating for it.

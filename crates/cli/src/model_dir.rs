@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use sslpron_audio::PrepareOptions;
+use sslpron_audio::{MAX_AUDIO_SECONDS, PrepareOptions};
 use sslpron_hub::{HubError, ModelLocation};
 use sslpron_model::{LoadReport, ModelInfo, PronunciationModel};
 
@@ -80,19 +80,14 @@ fn warn_unused(file: &str, report: &LoadReport) {
     }
 }
 
-/// The longest recording `score` and `embed` take. The models score one read sentence (Speechocean762's
-/// are 1–20 s), and self-attention memory grows with the square of the length: at 60 s a base model's
-/// attention is 3,000 × 3,000 per head (~430 MB per layer in f32), while a 10-minute file asked for a
-/// 14 GB matrix and was killed for memory. Longer recordings are refused, not cut: the scores of a cut
-/// recording would not be the scores of the whole one. The page records at most 30 s.
-pub const MAX_AUDIO_SECONDS: f64 = 60.0;
 /// Files larger than this are refused before they are read: a 60 s recording in any format the
 /// decoder takes (up to 8 channels of 64-bit float at 96 kHz: 369 MB) fits.
 const MAX_AUDIO_FILE_BYTES: u64 = 400 << 20;
 
 impl LoadedModel {
     /// The file's samples as the model wants them (16 kHz mono, normalised as the checkpoint says),
-    /// as a `[1, samples]` tensor. Refuses, before decoding, a file longer than [`MAX_AUDIO_SECONDS`].
+    /// as a `[1, samples]` tensor. Refuses, before decoding, a file longer than [`MAX_AUDIO_SECONDS`]
+    /// (the models score one sentence; attention memory grows with the square of the length).
     pub fn prepare(&self, audio: &Path) -> Result<Tensor<2>, String> {
         if let Ok(meta) = std::fs::metadata(audio)
             && meta.len() > MAX_AUDIO_FILE_BYTES
