@@ -205,7 +205,7 @@ impl EncoderConfig {
     /// Parses and validates a `config.json`. `file` names it in errors.
     pub fn from_json(file: &str, json: &[u8]) -> Result<Self, ModelError> {
         let bad = |message: String| ModelError::Config { file: file.to_string(), message };
-        let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| bad(format!("not a valid config: {e}")))?;
         check_sizes_are_counts(&value).map_err(bad)?;
         let mut config: EncoderConfig =
             serde_json::from_value(value).map_err(|e| bad(format!("not a valid config: {e}")))?;
