@@ -1,6 +1,6 @@
 //! Padding a batch of waveforms, and where the real frames end after the CNN feature encoder.
 //!
-//! Padding is not harmless for these encoders (DESIGN.md): with `feat_extract_norm = "group"`
+//! Padding is not harmless for these encoders: with `feat_extract_norm = "group"`
 //! (base models) conv layer 0 GroupNorms each channel over *all* time steps, padded zeros
 //! included, so one long neighbour changes a short utterance's features everywhere; and the
 //! seed's `last_hidden_state.mean(time)` averages padded frames into the score. The data layer

@@ -1,6 +1,7 @@
 //! The phone vocabulary of the optional phone-level CTC objective.
 //!
-//! The seed's CTC strategy uses no CTC loss at all (DESIGN.md); a real CTC objective needs
+//! The seed's CTC strategy uses no CTC loss at all (it pools the `*ForCTC` logits into the scores and
+//! trains them with MSE: trainer/src/step.rs, `Strategy::Ctc`); a real CTC objective needs
 //! targets, and these are the canonical phones of `text-phone`. The vocabulary is saved next to
 //! a checkpoint so that the head's output index `i` means the same phone when the model is
 //! loaded again, whatever corpus is opened then.

@@ -11,7 +11,7 @@ use safetensors::SafeTensors;
 use safetensors::tensor::{Dtype, TensorView};
 use sslpron_model::{LoadReport, ModelFiles, ModelInfo, PronunciationModel};
 
-/// float32 tolerance of every parity check (DESIGN.md, Testing).
+/// float32 tolerance of every parity check (docs/TESTING.md, "Numeric parity").
 pub const TOLERANCE: f32 = 1e-4;
 
 pub const CLIPS: [&str; 3] = ["short", "medium", "long"];
