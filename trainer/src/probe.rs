@@ -63,16 +63,7 @@ pub fn load_model(spec: &str, seed: u64, device: &Device) -> Result<(ModelInfo, 
         let model = sslpron_model::random(&config, None, device);
         return Ok((ModelInfo { config, preprocessing: Preprocessing::default() }, model));
     }
-    let path = Path::new(spec);
-    if path.is_file() {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let (info, model, _, _) = sslpron_model::load_bundle(&bytes, spec, device).map_err(|e| e.to_string())?;
-        Ok((info, model))
-    } else {
-        let bytes = crate::run::locate_model(path)?.read()?;
-        let (info, model, _) = sslpron_model::load(&bytes.files(), device).map_err(|e| e.to_string())?;
-        Ok((info, model))
-    }
+    crate::run::load_model_for_inference(Path::new(spec), device)
 }
 
 /// The pooled hidden states of a split: `features[(u * layers + l) * hidden + h]`.

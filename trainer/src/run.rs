@@ -509,6 +509,20 @@ pub fn locate_model(spec: &Path) -> Result<sslpron_hub::ModelLocation, String> {
     }
 }
 
+/// A model for inference from a web-format file (`.sslpron`), a model directory or a hub id (see
+/// [`locate_model`]): what `evaluate` and `probe` read.
+pub fn load_model_for_inference(spec: &Path, device: &Device) -> Result<(ModelInfo, PronunciationModel), String> {
+    if spec.is_file() {
+        let bytes = std::fs::read(spec).map_err(err(spec.display()))?;
+        let (info, model, _, _) = sslpron_model::load_bundle(&bytes, &spec.display().to_string(), device).map_err(|e| e.to_string())?;
+        Ok((info, model))
+    } else {
+        let bytes = locate_model(spec)?.read()?;
+        let (info, model, _) = sslpron_model::load(&bytes.files(), device).map_err(|e| e.to_string())?;
+        Ok((info, model))
+    }
+}
+
 fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(serde_json::Value, ModelInfo, PronunciationModel), String> {
     let head = Some(if strategy == Strategy::Ctc { HeadKind::Ctc } else { HeadKind::General });
     match init {

@@ -5,13 +5,13 @@
 //! second model; writes the report files (docs/EVALUATION.md) and the scatter plot the trainer
 //! writes. The official test labels are for the final report only (speechocean762-labels/README.md).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn::prelude::Device;
 use clap::Parser;
 use sslpron_audio::PrepareOptions;
-use sslpron_model::{ModelInfo, PronunciationModel};
+use sslpron_model::ModelInfo;
 use trainer::bootstrap::{BootstrapSettings, DEFAULT_RESAMPLES, DEFAULT_SEED};
 use trainer::data::{Corpus, CorpusOptions, SpeakerList, Utterance};
 use trainer::plot::{Panel, scatter_png};
@@ -59,19 +59,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// A model directory (hub layout), a web model file (.sslpron) or a hub id.
-fn load_model(spec: &Path, device: &Device) -> Result<(ModelInfo, PronunciationModel), String> {
-    if spec.is_file() {
-        let bytes = std::fs::read(spec).map_err(|e| format!("{}: {e}", spec.display()))?;
-        let (info, model, _, _) = sslpron_model::load_bundle(&bytes, &spec.display().to_string(), device).map_err(|e| e.to_string())?;
-        Ok((info, model))
-    } else {
-        let bytes = trainer::run::locate_model(spec)?.read()?;
-        let (info, model, _) = sslpron_model::load(&bytes.files(), device).map_err(|e| e.to_string())?;
-        Ok((info, model))
-    }
-}
-
 /// The model's input for each utterance, prepared as its preprocessor config says.
 fn load_audio(utts: &[Utterance], options: &PrepareOptions) -> Result<Vec<Vec<f32>>, String> {
     utts.iter().map(|u| u.load_audio(options).map_err(|e| e.to_string())).collect()
@@ -83,9 +70,9 @@ fn prepare_options(info: &ModelInfo) -> PrepareOptions {
 
 fn evaluate(args: Args) -> Result<(), String> {
     let device = Device::flex();
-    let (info, model) = load_model(&args.model, &device)?;
+    let (info, model) = trainer::run::load_model_for_inference(&args.model, &device)?;
     // Loaded before any scoring, so a wrong path fails in seconds rather than after the first model.
-    let other = args.compare.as_deref().map(|spec| load_model(spec, &device)).transpose()?;
+    let other = args.compare.as_deref().map(|spec| trainer::run::load_model_for_inference(spec, &device)).transpose()?;
     let corpus = Corpus::open_with(&args.data, &CorpusOptions { labels: args.labels.clone() }).map_err(|e| e.to_string())?;
     let mut utts: Vec<Utterance> = corpus.split(&args.split).map_err(|e| e.to_string())?;
     if let Some(path) = &args.speakers {
