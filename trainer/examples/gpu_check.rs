@@ -207,13 +207,13 @@ fn step(device: &Device, preset: &str, config: &EncoderConfig, batch: usize, sec
 }
 
 fn score(device: &Device, model: &std::path::Path, audio: &std::path::Path) -> Result<(), String> {
-    let bytes = sslpron_hub::local(model).read()?;
-    let (info, model, _) = sslpron_model::load(&bytes.files(), device).map_err(|e| e.to_string())?;
+    let name = model.display().to_string();
+    let (info, model) = trainer::run::load_model_for_inference(model, device)?;
     let wav = std::fs::read(audio).map_err(|e| format!("{}: {e}", audio.display()))?;
     let options = sslpron_audio::PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
     let samples = sslpron_audio::prepare_wav(&wav, &options).map_err(|e| format!("{}: {e}", audio.display()))?;
     let input = Tensor::<1>::from_floats(samples.as_slice(), device).unsqueeze_dim::<2>(0);
-    let scores = model.score(input, &bytes.weights_name).map_err(|e| e.to_string())?;
+    let scores = model.score(input, &name).map_err(|e| e.to_string())?;
     println!(
         "{}",
         serde_json::json!({"file": audio.display().to_string(), "accuracy": scores.accuracy, "fluency": scores.fluency,
