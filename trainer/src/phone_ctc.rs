@@ -11,10 +11,10 @@
 use std::path::Path;
 
 use burn::module::Module;
-use burn::nn::Linear;
 use burn::nn::loss::CTCLossConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use sslpron_model::kernels::Linear;
 use sslpron_model::layers::linear;
 use sslpron_model::weights::{CheckpointSource, ParamNames, RandomSource};
 

@@ -514,7 +514,7 @@ pub fn locate_model(spec: &Path) -> Result<sslpron_hub::ModelLocation, String> {
 pub fn load_model_for_inference(spec: &Path, device: &Device) -> Result<(ModelInfo, PronunciationModel), String> {
     if spec.is_file() {
         let bytes = std::fs::read(spec).map_err(err(spec.display()))?;
-        let (info, model, _, _) = sslpron_model::load_bundle(&bytes, &spec.display().to_string(), device).map_err(|e| e.to_string())?;
+        let sslpron_model::WebModel { info, model, .. } = sslpron_model::load_bundle(&bytes, &spec.display().to_string(), device).map_err(|e| e.to_string())?;
         Ok((info, model))
     } else {
         let bytes = locate_model(spec)?.read()?;

@@ -13,6 +13,8 @@ use std::rc::Rc;
 use burn::prelude::*;
 use wasm_bindgen::prelude::*;
 
+use sslpron_model::Kernels;
+
 use crate::engine::{Engine, MAX_SECONDS};
 
 #[wasm_bindgen(start)]
@@ -61,14 +63,21 @@ async fn warm_up(engine: &Engine) -> Result<(), String> {
 impl Scorer {
     /// Loads a web model (`sslpron convert`) from its bytes; `name` names it in errors. `preference`:
     /// `"auto"` (WebGPU when it initialises and computes, otherwise the CPU, with a `notice` saying why),
-    /// `"webgpu"` (fail without it) or `"cpu"`.
-    pub async fn load(bytes: Vec<u8>, name: String, preference: String) -> Result<Scorer, JsError> {
-        let cpu = || Engine::load(&bytes, &name, Device::flex()).map_err(|e| JsError::new(&e));
+    /// `"webgpu"` (fail without it) or `"cpu"`. `cpu_gemm` (optional): `"flex"` computes the CPU
+    /// device's matrix products with the `gemm` crate that Burn's flex device calls instead of
+    /// sslpron-gemm, for the side-by-side benchmark (benches/browser/bench.mjs `--gemm-ab`).
+    pub async fn load(bytes: Vec<u8>, name: String, preference: String, cpu_gemm: Option<String>) -> Result<Scorer, JsError> {
+        let kernels = match cpu_gemm.as_deref() {
+            None | Some("sslpron") => Kernels::default(),
+            Some("flex") => Kernels::Host,
+            Some(other) => return Err(JsError::new(&format!("cpu_gemm: \"{other}\" is neither \"sslpron\" nor \"flex\""))),
+        };
+        let cpu = || Engine::load(&bytes, &name, Device::flex(), kernels).map_err(|e| JsError::new(&e));
         let mut notice = None;
         if preference != "cpu" {
             let attempt = async {
                 let device = webgpu().await?;
-                let engine = Engine::load(&bytes, &name, device)?;
+                let engine = Engine::load(&bytes, &name, device, kernels)?;
                 let start = now();
                 warm_up(&engine).await?;
                 Ok::<_, String>((engine, now() - start))
@@ -107,14 +116,6 @@ impl Scorer {
     #[wasm_bindgen(getter, js_name = warmupMs)]
     pub fn warmup_ms(&self) -> f64 {
         self.warmup_ms
-    }
-
-    /// Whether the CPU device computes its matrix products with sslpron-gemm (the default) or with
-    /// the `gemm` crate that Burn's flex device calls: for the side-by-side benchmark
-    /// (benches/browser/bench.mjs `--gemm-ab`).
-    #[wasm_bindgen(js_name = useOwnGemm)]
-    pub fn use_own_gemm(on: bool) {
-        sslpron_model::host_gemm::use_own_gemm(on);
     }
 
     /// The longest recording scored, in seconds.

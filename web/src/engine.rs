@@ -5,7 +5,7 @@
 use burn::prelude::*;
 use serde::Serialize;
 use sslpron_audio::PrepareOptions;
-use sslpron_model::{ModelInfo, PronunciationModel};
+use sslpron_model::{Kernels, ModelInfo, PronunciationModel};
 
 /// The longest recording the page scores in one pass. Attention cost grows with the square of the
 /// length and the model was trained on single sentences (Speechocean762: under 20 s); the page stops
@@ -41,9 +41,11 @@ pub struct Timings {
 }
 
 impl Engine {
-    /// `bytes`: a web model file; `name` names it in errors.
-    pub fn load(bytes: &[u8], name: &str, device: Device) -> Result<Self, String> {
-        let (info, model, _, description) = sslpron_model::load_bundle(bytes, name, &device).map_err(|e| e.to_string())?;
+    /// `bytes`: a web model file; `name` names it in errors; `kernels`: the model's kernel choice
+    /// (the default but for the benchmark's A/B of the CPU device's GEMM).
+    pub fn load(bytes: &[u8], name: &str, device: Device, kernels: Kernels) -> Result<Self, String> {
+        let sslpron_model::WebModel { info, model, description, .. } =
+            sslpron_model::load_bundle_with_kernels(bytes, name, &device, kernels).map_err(|e| e.to_string())?;
         if model.head.is_none() {
             return Err(sslpron_model::ModelError::NoScoreHead { file: name.to_string() }.to_string());
         }

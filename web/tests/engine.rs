@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use burn::prelude::Device;
 use safetensors::SafeTensors;
-use sslpron_model::{ModelFiles, Precision};
+use sslpron_model::{Kernels, ModelFiles, Precision};
 use sslpron_web::engine::Engine;
 
 fn fixtures() -> PathBuf {
@@ -57,8 +57,9 @@ fn clip_samples(name: &str) -> (Vec<f32>, u32) {
 
 #[test]
 fn engine_scores_raw_samples_like_transformers() {
+    // The browser's CPU path: the host kernels with sslpron-gemm's products (the wasm32 default).
     for kind in ["wav2vec2-base", "wavlm-large", "hubert-ctc"] {
-        let engine = Engine::load(&bundle(kind, Precision::F32), "fixture.sslpron", Device::flex()).unwrap();
+        let engine = Engine::load(&bundle(kind, Precision::F32), "fixture.sslpron", Device::flex(), Kernels::HostOwnGemm).unwrap();
         assert_eq!(engine.description(), "fixture");
         for clip in ["short", "medium"] {
             let (samples, rate) = clip_samples(&format!("{clip}.wav"));
@@ -76,7 +77,7 @@ fn engine_scores_raw_samples_like_transformers() {
 /// The page records at the AudioContext's rate (often 44.1 or 48 kHz) and resamples in WASM.
 #[test]
 fn engine_resamples_a_44k_recording() {
-    let engine = Engine::load(&bundle("wav2vec2-large", Precision::F16), "fixture.sslpron", Device::flex()).unwrap();
+    let engine = Engine::load(&bundle("wav2vec2-large", Precision::F16), "fixture.sslpron", Device::flex(), Kernels::default()).unwrap();
     let (native, rate) = clip_samples("medium.wav");
     let (resampled, rate_44k) = clip_samples("medium_44k_stereo.wav");
     assert_eq!((rate, rate_44k), (16_000, 44_100));
@@ -89,7 +90,7 @@ fn engine_resamples_a_44k_recording() {
 
 #[test]
 fn bad_recordings_and_models_are_refused_with_messages() {
-    let engine = Engine::load(&bundle("wavlm-base", Precision::F16), "fixture.sslpron", Device::flex()).unwrap();
+    let engine = Engine::load(&bundle("wavlm-base", Precision::F16), "fixture.sslpron", Device::flex(), Kernels::default()).unwrap();
     let too_long = vec![0.1f32; 48_000 * 31];
     let err = block_on(engine.score(&too_long, 48_000, || 0.0)).unwrap_err();
     assert!(err.contains("31.0 s") && err.contains("at most 30 s"), "{err}");
@@ -98,6 +99,6 @@ fn bad_recordings_and_models_are_refused_with_messages() {
     let blip: Vec<f32> = (0..1_000).map(|i| (i as f32 * 0.3).sin()).collect();
     let err = block_on(engine.score(&blip, 48_000, || 0.0)).unwrap_err();
     assert!(err.contains("0.021 s long") && err.contains("at least 0.30 s"), "{err}");
-    let err = Engine::load(b"<html>404</html>", "model.sslpron", Device::flex()).err().unwrap();
+    let err = Engine::load(b"<html>404</html>", "model.sslpron", Device::flex(), Kernels::default()).err().unwrap();
     assert!(err.contains("model.sslpron") && err.contains("not an sslpron web model"), "{err}");
 }

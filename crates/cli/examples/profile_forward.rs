@@ -24,19 +24,20 @@ fn main() {
         // over time, GELU (ours and Burn's). Channels last, as the encoder runs it.
         let x = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(2);
         let layer = &enc.feature_extractor.conv_layers[0];
+        let burn_conv = sslpron_model::kernels::FrameConv { kernels: sslpron_model::Kernels::Burn, ..layer.conv.clone() };
         for round in 0..2 {
             let t = Instant::now();
-            let _ = layer.conv.forward(x.clone().swap_dims(1, 2)).into_data();
+            let _ = burn_conv.forward(x.clone()).into_data();
             let burn_conv_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
-            let c = layer.convolve(x.clone());
+            let c = layer.conv.forward(x.clone());
             let _ = c.clone().into_data();
             let conv_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
             let _ = burn::tensor::activation::gelu(c.clone()).into_data();
             let burn_gelu_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
-            let g = sslpron_model::host_kernels::gelu(c.clone());
+            let g = layer.activation.forward(c.clone());
             let _ = g.into_data();
             let gelu_ms = t.elapsed().as_secs_f64() * 1e3;
             let t = Instant::now();
@@ -90,7 +91,7 @@ fn main() {
             time("v projection");
             let scores = q.matmul(k.swap_dims(2, 3));
             time("q k^T");
-            let probs = sslpron_model::host_kernels::softmax_last_dim(scores);
+            let probs = att.softmax.forward(scores);
             time("softmax");
             let context = probs.matmul(v);
             time("probs v");
@@ -102,7 +103,7 @@ fn main() {
             time("residual + layer norm");
             let f = layer.feed_forward.intermediate_dense.forward(h.clone());
             time("FFN dense 1");
-            let f = sslpron_model::host_kernels::gelu(f);
+            let f = layer.feed_forward.activation.forward(f);
             time("GELU");
             let f = layer.feed_forward.output_dense.forward(f);
             time("FFN dense 2");
@@ -119,7 +120,7 @@ fn main() {
         }
     }
     for round in 0..3 {
-        let pc = &enc.encoder.pos_conv_embed;
+        let pc = &enc.encoder.pos_conv_embed.conv;
         let t = Instant::now();
         let _ = pc.weight();
         let norm_ms = t.elapsed().as_secs_f64() * 1e3;

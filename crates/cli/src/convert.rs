@@ -28,7 +28,7 @@ pub fn run(model: &Path, output: &Path, precision: Precision, description: &str,
     let drifts = if check.is_empty() {
         Vec::new()
     } else {
-        let (_, converted, _, _) = sslpron_model::load_bundle(&bundle, &name, &Device::flex()).map_err(|e| e.to_string())?;
+        let converted = sslpron_model::load_bundle(&bundle, &name, &Device::flex()).map_err(|e| e.to_string())?.model;
         drifts(model, &converted, &name, check)?
     };
     write_atomically(output, &bundle)?;

@@ -75,7 +75,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    sslpron_model::host_kernels::retain_freed_memory();
+    sslpron_model::kernels::retain_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Score { model, json, device, audio } => score::run(model.as_deref(), json, device, &audio),

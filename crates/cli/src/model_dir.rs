@@ -47,7 +47,7 @@ pub fn load(spec: &Path, device: Device) -> Result<LoadedModel, String> {
         // A web model (`sslpron convert`): one file with config, preprocessing and weights.
         let bytes = read(spec)?;
         let name = spec.display().to_string();
-        let (info, model, report, _) = sslpron_model::load_bundle(&bytes, &name, &device).map_err(|e| e.to_string())?;
+        let sslpron_model::WebModel { info, model, report, .. } = sslpron_model::load_bundle(&bytes, &name, &device).map_err(|e| e.to_string())?;
         warn_unused(&name, &report);
         return Ok(LoadedModel { info, model, weights_path: spec.to_path_buf(), device });
     }
@@ -65,7 +65,7 @@ const BUILTIN_MODEL: &[u8] = include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), 
 pub const BUILTIN_MODEL_NAME: &str = "built-in model (www/models/default.sslpron)";
 
 pub fn load_builtin(device: Device) -> Result<LoadedModel, String> {
-    let (info, model, report, _) =
+    let sslpron_model::WebModel { info, model, report, .. } =
         sslpron_model::load_bundle(BUILTIN_MODEL, BUILTIN_MODEL_NAME, &device).map_err(|e| e.to_string())?;
     warn_unused(BUILTIN_MODEL_NAME, &report);
     Ok(LoadedModel { info, model, weights_path: PathBuf::from(BUILTIN_MODEL_NAME), device })

@@ -4,14 +4,14 @@
 //! (`gru_rel_pos_linear`, `gru_rel_pos_const`).
 
 use burn::module::Param;
-use burn::nn::{Dropout, Linear};
+use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::{Int, TensorData, activation};
 
 use crate::config::{EncoderConfig, Family};
 use crate::error::ModelError;
-use crate::{host_gemm, host_kernels};
-use crate::layers::{dropout, linear};
+use crate::kernels::{Linear, Softmax};
+use crate::layers::{dropout, linear, softmax};
 use crate::weights::{Init, TensorSource};
 
 #[derive(Module, Debug)]
@@ -28,6 +28,7 @@ pub struct Attention {
     pub k_proj: Linear,
     pub v_proj: Linear,
     pub out_proj: Linear,
+    pub softmax: Softmax,
     pub dropout: Dropout,
     /// WavLM only.
     pub gate: Option<RelativePositionGate>,
@@ -65,6 +66,7 @@ impl Attention {
             k_proj: linear(src, &format!("{p}.k_proj"), hidden, hidden)?,
             v_proj: linear(src, &format!("{p}.v_proj"), hidden, hidden)?,
             out_proj: linear(src, &format!("{p}.out_proj"), hidden, hidden)?,
+            softmax: softmax(src),
             dropout: dropout(config.attention_dropout),
             gate,
             rel_attn_embed,
@@ -89,9 +91,9 @@ impl Attention {
         let split = |t: Tensor<3>| t.reshape([batch, frames, heads, head_dim]).swap_dims(1, 2);
 
         let scaling = (head_dim as f64).powf(-0.5);
-        let q = split(host_gemm::linear(&self.q_proj, x.clone()) * scaling);
-        let k = split(host_gemm::linear(&self.k_proj, x.clone()));
-        let v = split(host_gemm::linear(&self.v_proj, x.clone()));
+        let q = split(self.q_proj.forward(x.clone()) * scaling);
+        let k = split(self.k_proj.forward(x.clone()));
+        let v = split(self.v_proj.forward(x.clone()));
         let mut scores = q.matmul(k.swap_dims(2, 3));
 
         let position_bias = match (&self.rel_attn_embed, position_bias) {
@@ -111,9 +113,9 @@ impl Attention {
         if let Some(mask) = key_padding {
             scores = scores + mask.clone();
         }
-        let probs = self.dropout.forward(host_kernels::softmax_last_dim(scores));
+        let probs = self.dropout.forward(self.softmax.forward(scores));
         let context = probs.matmul(v).swap_dims(1, 2).reshape([batch, frames, hidden]);
-        (host_gemm::linear(&self.out_proj, context), position_bias)
+        (self.out_proj.forward(context), position_bias)
     }
 
     /// `rel_attn_embed[bucket(j - i)]` as `[heads, frames, frames]`.

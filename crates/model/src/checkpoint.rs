@@ -14,6 +14,7 @@ use safetensors::tensor::Dtype;
 
 use crate::config::{EncoderConfig, Preprocessing};
 use crate::error::ModelError;
+use crate::kernels::Kernels;
 use crate::layers::{dropout, linear};
 use crate::scorer::{HeadKind, ModelInfo, PronunciationModel, ScoreHead};
 use crate::ssl_encoder::SslEncoder;
@@ -50,17 +51,28 @@ const WEIGHT_NORM_ALIASES: [(&str, &str); 2] = [
 /// Loads config, preprocessing and weights. Missing tensors, shape mismatches and unreadable files are
 /// errors naming the file; unused tensors are reported, not fatal.
 pub fn load(files: &ModelFiles, device: &Device) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
-    load_with_head(files, device, None)
+    load_with_head(files, device, None, Kernels::default())
+}
+
+/// As [`load`], with the model's building blocks on the given [`Kernels`] (the parity suite runs
+/// each choice; everything else takes the default).
+pub fn load_with_kernels(files: &ModelFiles, device: &Device, kernels: Kernels) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
+    load_with_head(files, device, None, kernels)
 }
 
 /// As [`load`], but the model gets the `wanted` score head whatever the checkpoint holds: its own
 /// when it has that head, else a fresh one (reusing a `*ForCTC` checkpoint's `lm_head` for CTC). For
 /// fine-tuning a plain hub encoder; the fresh tensors are listed in [`LoadReport::fresh`].
 pub fn load_for_training(files: &ModelFiles, device: &Device, wanted: HeadKind) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
-    load_with_head(files, device, Some(wanted))
+    load_with_head(files, device, Some(wanted), Kernels::default())
 }
 
-fn load_with_head(files: &ModelFiles, device: &Device, wanted: Option<HeadKind>) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
+fn load_with_head(
+    files: &ModelFiles,
+    device: &Device,
+    wanted: Option<HeadKind>,
+    kernels: Kernels,
+) -> Result<(ModelInfo, PronunciationModel, LoadReport), ModelError> {
     let config = EncoderConfig::from_json(files.config_name, files.config_json)?;
     let preprocessing = match files.preprocessor_json {
         Some(json) => Preprocessing::from_json(files.preprocessor_name, json)?,
@@ -113,8 +125,8 @@ fn load_with_head(files: &ModelFiles, device: &Device, wanted: Option<HeadKind>)
         }
         rename(name)
     };
-    let mut src = CheckpointSource::new(files.weights_name, files.weights, device, rename_checked)?;
-    let mut fresh = RandomSource::new(device);
+    let mut src = CheckpointSource::new(files.weights_name, files.weights, device, rename_checked)?.with_kernels(kernels);
+    let mut fresh = RandomSource::new(device).with_kernels(kernels);
     let encoder = SslEncoder::new(&mut src, &config)?;
     let score_head = match wanted.or(head) {
         None => None,
@@ -144,7 +156,12 @@ fn load_with_head(files: &ModelFiles, device: &Device, wanted: Option<HeadKind>)
 
 /// A freshly initialised model of `config` with the given head (for training from scratch and tests).
 pub fn random(config: &EncoderConfig, head: Option<HeadKind>, device: &Device) -> PronunciationModel {
-    let mut src = RandomSource::new(device);
+    random_with_kernels(config, head, device, Kernels::default())
+}
+
+/// As [`random`], with the model's building blocks on the given [`Kernels`].
+pub fn random_with_kernels(config: &EncoderConfig, head: Option<HeadKind>, device: &Device, kernels: Kernels) -> PronunciationModel {
+    let mut src = RandomSource::new(device).with_kernels(kernels);
     let encoder = SslEncoder::new(&mut src, config).expect("a random source never fails");
     let head = head.map(|kind| ScoreHead::new(&mut src, config, kind).expect("a random source never fails"));
     PronunciationModel { encoder, head, names: src.into_names() }

@@ -2,15 +2,15 @@
 //! base models: `h = LN(x + posconv(x))`, then post-norm layers) and pre-norm ("stable", large models:
 //! `h = x + posconv(x)`, pre-norm layers, `encoder.layer_norm` after the last layer).
 
-use burn::nn::{Dropout, LayerNorm, Linear};
+use burn::nn::{Dropout, LayerNorm};
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
 use crate::attention::Attention;
-use crate::config::{Activation, EncoderConfig, Family};
+use crate::config::{EncoderConfig, Family};
 use crate::error::ModelError;
-use crate::host_gemm;
-use crate::layers::{activate, dropout, layer_norm, linear};
+use crate::kernels::{ActivationLayer, Linear};
+use crate::layers::{activation, dropout, layer_norm, linear};
 use crate::pos_conv::PositionalConvEmbedding;
 use crate::weights::TensorSource;
 
@@ -20,8 +20,7 @@ pub struct FeedForward {
     pub intermediate_dropout: Dropout,
     pub output_dense: Linear,
     pub output_dropout: Dropout,
-    #[module(skip)]
-    pub activation: Activation,
+    pub activation: ActivationLayer,
 }
 
 impl FeedForward {
@@ -32,13 +31,13 @@ impl FeedForward {
             intermediate_dropout: dropout(config.activation_dropout),
             output_dense: linear(src, &format!("{p}.output_dense"), config.intermediate_size, config.hidden_size)?,
             output_dropout: dropout(config.hidden_dropout),
-            activation: config.hidden_act,
+            activation: activation(src, config.hidden_act),
         })
     }
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let x = activate(self.activation, host_gemm::linear(&self.intermediate_dense, x));
-        let x = host_gemm::linear(&self.output_dense, self.intermediate_dropout.forward(x));
+        let x = self.activation.forward(self.intermediate_dense.forward(x));
+        let x = self.output_dense.forward(self.intermediate_dropout.forward(x));
         self.output_dropout.forward(x)
     }
 }

@@ -1,10 +1,11 @@
 //! CNN channels -> transformer width (`feature_projection.{layer_norm,projection}`).
 
-use burn::nn::{Dropout, LayerNorm, Linear};
+use burn::nn::{Dropout, LayerNorm};
 use burn::prelude::*;
 
 use crate::config::EncoderConfig;
 use crate::error::ModelError;
+use crate::kernels::Linear;
 use crate::layers::{dropout, layer_norm, linear};
 use crate::weights::TensorSource;
 
@@ -36,6 +37,6 @@ impl FeatureProjection {
             Some(norm) => norm.forward(features),
             None => features,
         };
-        self.dropout.forward(crate::host_gemm::linear(&self.projection, x))
+        self.dropout.forward(self.projection.forward(x))
     }
 }

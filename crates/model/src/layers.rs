@@ -1,12 +1,11 @@
-//! Burn's own layers built from a [`TensorSource`], with PyTorch's parameter names and layouts.
+//! Building blocks made from a [`TensorSource`], with PyTorch's parameter names and layouts: Burn's
+//! own LayerNorm and Dropout, and the kernel layer's modules, which take the source's [`Kernels`].
 
-use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear};
-use burn::prelude::*;
-use burn::tensor::activation;
+use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig};
 
 use crate::config::Activation;
 use crate::error::ModelError;
-use crate::host_kernels;
+use crate::kernels::{ActivationLayer, Linear, Softmax};
 use crate::weights::{Init, TensorSource};
 
 /// transformers' `initializer_range`: the std of fresh Linear weights.
@@ -18,7 +17,7 @@ pub fn linear<S: TensorSource>(src: &mut S, prefix: &str, d_in: usize, d_out: us
     let weight = src.linear_weight(&name, d_out, d_in, Init::Normal { std: INITIALIZER_RANGE })?;
     let weight = src.register(&name, weight, true);
     let bias = src.param(&format!("{prefix}.bias"), [d_out], Init::Zeros)?;
-    Ok(Linear { weight, bias: Some(bias) })
+    Ok(Linear { weight, bias: Some(bias), kernels: src.kernels() })
 }
 
 /// `nn.LayerNorm(d, eps)` at `prefix` (`weight`/`bias` in PyTorch, `gamma`/`beta` in Burn).
@@ -34,11 +33,12 @@ pub fn dropout(prob: f64) -> Dropout {
     DropoutConfig::new(prob).init()
 }
 
-pub fn activate<const D: usize>(act: Activation, x: Tensor<D>) -> Tensor<D> {
-    match act {
-        Activation::Gelu => host_kernels::gelu(x),
-        Activation::GeluTanh => activation::gelu_approximate(x),
-        Activation::Relu => activation::relu(x),
-        Activation::Silu => activation::silu(x),
-    }
+/// The config's activation function.
+pub fn activation<S: TensorSource>(src: &S, function: Activation) -> ActivationLayer {
+    ActivationLayer { function, kernels: src.kernels() }
+}
+
+/// Softmax over the last dim.
+pub fn softmax<S: TensorSource>(src: &S) -> Softmax {
+    Softmax { kernels: src.kernels() }
 }

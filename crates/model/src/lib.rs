@@ -9,8 +9,7 @@ pub mod encoder;
 pub mod error;
 pub mod feature_encoder;
 pub mod feature_projection;
-pub mod host_gemm;
-pub mod host_kernels;
+pub mod kernels;
 pub mod layers;
 pub mod pos_conv;
 pub mod scorer;
@@ -19,13 +18,14 @@ pub mod weights;
 pub mod web_model;
 
 pub use checkpoint::{
-    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_named, export_seed_layout, export_seed_layout_of, export_values, load, load_for_training, random,
+    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_named, export_seed_layout, export_seed_layout_of, export_values, load, load_for_training, load_with_kernels, random, random_with_kernels,
     seed_checkpoint_names,
     to_safetensors,
 };
 pub use config::{EncoderConfig, Family, Preprocessing};
 pub use encoder::EncoderOutput;
 pub use error::ModelError;
-pub use web_model::{load_bundle, to_bundle};
+pub use kernels::Kernels;
+pub use web_model::{WebModel, load_bundle, load_bundle_with_kernels, to_bundle};
 pub use sslpron_bundle::Precision;
 pub use scorer::{HeadKind, ModelInfo, PronunciationModel, SCORE_NAMES, ScoreHead, Scores};

@@ -4,13 +4,14 @@
 //! CTC: `score_predictor(mean_t(lm_head(dropout(last_hidden_state))))`, `Linear(vocab, 4)` — the seed
 //! trains the `*ForCTC` logits with MSE on the scores only.
 
-use burn::nn::{Dropout, Linear};
+use burn::nn::Dropout;
 use burn::prelude::*;
 
 use crate::config::{EncoderConfig, Preprocessing};
 use crate::encoder::EncoderOutput;
 use crate::error::ModelError;
 use crate::feature_encoder::frame_mask;
+use crate::kernels::Linear;
 use crate::layers::{dropout, linear};
 use crate::ssl_encoder::SslEncoder;
 use crate::weights::{ParamNames, TensorSource};
@@ -52,7 +53,7 @@ impl ScoreHead {
 
     /// CTC logits `[batch, frames, vocab]`, or `None` for a General head.
     pub fn logits(&self, last_hidden_state: Tensor<3>) -> Option<Tensor<3>> {
-        self.lm_head.as_ref().map(|lm_head| crate::host_gemm::linear(lm_head, self.final_dropout.forward(last_hidden_state)))
+        self.lm_head.as_ref().map(|lm_head| lm_head.forward(self.final_dropout.forward(last_hidden_state)))
     }
 
     /// `[batch, frames, hidden] -> [batch, 4]`
@@ -63,7 +64,7 @@ impl ScoreHead {
     /// As [`forward`](Self::forward), pooling only the frames where `valid` (`[batch, frames]`) is 1.
     pub fn forward_masked(&self, last_hidden_state: Tensor<3>, valid: Option<Tensor<2>>) -> Tensor<2> {
         let per_frame = match &self.lm_head {
-            Some(lm_head) => crate::host_gemm::linear(lm_head, self.final_dropout.forward(last_hidden_state)),
+            Some(lm_head) => lm_head.forward(self.final_dropout.forward(last_hidden_state)),
             None => last_hidden_state,
         };
         let pooled = match valid {
@@ -73,7 +74,7 @@ impl ScoreHead {
                 (per_frame * valid.unsqueeze_dim::<3>(2)).sum_dim(1).squeeze_dim::<2>(1) / count
             }
         };
-        crate::host_gemm::linear(&self.score_predictor, pooled)
+        self.score_predictor.forward(pooled)
     }
 }
 

@@ -5,8 +5,9 @@
 use burn::prelude::*;
 use sslpron_bundle::{Precision, Tensor as BundleTensor};
 
-use crate::checkpoint::{LoadReport, ModelFiles, NamedTensor, export_seed_layout, load, to_safetensors};
+use crate::checkpoint::{LoadReport, ModelFiles, NamedTensor, export_seed_layout, load, load_with_kernels, to_safetensors};
 use crate::error::ModelError;
+use crate::kernels::Kernels;
 use crate::scorer::{ModelInfo, PronunciationModel};
 
 /// The bundle of a model loaded from `files` (any layout the loader reads), stored in the seed's layout.
@@ -29,8 +30,22 @@ pub fn to_bundle(files: &ModelFiles, precision: Precision, description: &str) ->
     Ok(sslpron_bundle::encode(&tensors, config, preprocessor, description, precision))
 }
 
-/// A model from a bundle's bytes; `file` names it in errors. Returns the bundle's description too.
-pub fn load_bundle(bytes: &[u8], file: &str, device: &Device) -> Result<(ModelInfo, PronunciationModel, LoadReport, String), ModelError> {
+/// A model read from the web format.
+pub struct WebModel {
+    pub info: ModelInfo,
+    pub model: PronunciationModel,
+    pub report: LoadReport,
+    /// The bundle's own description (e.g. that it is an untrained demo).
+    pub description: String,
+}
+
+/// A model from a bundle's bytes; `file` names it in errors.
+pub fn load_bundle(bytes: &[u8], file: &str, device: &Device) -> Result<WebModel, ModelError> {
+    load_bundle_with_kernels(bytes, file, device, Kernels::default())
+}
+
+/// As [`load_bundle`], with the model's building blocks on the given [`Kernels`].
+pub fn load_bundle_with_kernels(bytes: &[u8], file: &str, device: &Device, kernels: Kernels) -> Result<WebModel, ModelError> {
     let bundle = sslpron_bundle::decode(bytes).map_err(|e| ModelError::Bundle { file: file.to_string(), message: e.to_string() })?;
     let named: Vec<NamedTensor> =
         bundle.tensors.into_iter().map(|t| NamedTensor { name: t.name, shape: t.shape, values: t.values }).collect();
@@ -46,6 +61,6 @@ pub fn load_bundle(bytes: &[u8], file: &str, device: &Device) -> Result<(ModelIn
         weights_name: file,
         weights: &weights,
     };
-    let (info, model, report) = load(&files, device)?;
-    Ok((info, model, report, bundle.header.description))
+    let (info, model, report) = load_with_kernels(&files, device, kernels)?;
+    Ok(WebModel { info, model, report, description: bundle.header.description })
 }

@@ -10,6 +10,7 @@ use burn::tensor::{Distribution, TensorData};
 use safetensors::{Dtype, SafeTensors};
 
 use crate::error::ModelError;
+use crate::kernels::Kernels;
 
 /// How a parameter is initialised when there is no checkpoint (PyTorch / transformers conventions).
 #[derive(Clone, Copy, Debug)]
@@ -77,17 +78,26 @@ pub trait TensorSource {
 
     /// Whether parameters are being drawn afresh rather than read from a checkpoint.
     fn is_fresh(&self) -> bool;
+
+    /// The kernel choice the modules built from this source get.
+    fn kernels(&self) -> Kernels;
 }
 
 /// Fresh parameters, drawn on `device`.
 pub struct RandomSource {
     device: Device,
     names: ParamNames,
+    kernels: Kernels,
 }
 
 impl RandomSource {
     pub fn new(device: &Device) -> Self {
-        RandomSource { device: device.clone(), names: ParamNames::default() }
+        RandomSource { device: device.clone(), names: ParamNames::default(), kernels: Kernels::default() }
+    }
+
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
     }
 
     pub fn into_names(self) -> ParamNames {
@@ -124,6 +134,10 @@ impl TensorSource for RandomSource {
     fn is_fresh(&self) -> bool {
         true
     }
+
+    fn kernels(&self) -> Kernels {
+        self.kernels
+    }
 }
 
 /// A parsed safetensors file. Names are rewritten on the way in (`aliases`) so that the several
@@ -139,6 +153,7 @@ pub struct CheckpointSource<'a> {
     taken: BTreeSet<String>,
     missing: Vec<String>,
     param_names: ParamNames,
+    kernels: Kernels,
 }
 
 impl<'a> CheckpointSource<'a> {
@@ -161,7 +176,13 @@ impl<'a> CheckpointSource<'a> {
             taken: BTreeSet::new(),
             missing: Vec::new(),
             param_names: ParamNames::default(),
+            kernels: Kernels::default(),
         })
+    }
+
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
     }
 
     /// Names in the file, unmapped.
@@ -261,6 +282,10 @@ impl TensorSource for CheckpointSource<'_> {
     fn is_fresh(&self) -> bool {
         false
     }
+
+    fn kernels(&self) -> Kernels {
+        self.kernels
+    }
 }
 
 /// `[rows, cols]` row-major -> `[cols, rows]` row-major, in 32 x 32 tiles: element by element, every
@@ -268,7 +293,7 @@ impl TensorSource for CheckpointSource<'_> {
 /// scoring one clip with a base-size model (`perf`, docs/PERFORMANCE.md).
 fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(values.len());
-    crate::host_kernels::transpose_into(values, rows, cols, 1, 1.0, &mut out);
+    crate::kernels::host::transpose_into(values, rows, cols, 1, 1.0, &mut out);
     out
 }
 

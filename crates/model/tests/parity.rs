@@ -1,14 +1,21 @@
 //! Numeric parity with transformers: every kind of fixture model, every clip, every layer's hidden
-//! states frame by frame, CTC logits and the scores, within 1e-4.
+//! states frame by frame, CTC logits and the scores, within 1e-4 — on each kernel choice
+//! ([`Kernels`]): Burn's ops (the plain path), the host kernels (the native default) and the host
+//! kernels with sslpron-gemm's products (the browser's CPU path).
 
 mod common;
 
 use burn::prelude::*;
 use common::*;
-use sslpron_model::{ModelInfo, PronunciationModel};
+use sslpron_model::{Kernels, ModelInfo, PronunciationModel};
 
 fn load_kind(kind: &str) -> (ModelInfo, PronunciationModel, sslpron_model::LoadReport) {
     load_from(&model_bytes(kind), &Device::flex())
+}
+
+fn load_kind_with(kind: &str, kernels: Kernels) -> (ModelInfo, PronunciationModel, sslpron_model::LoadReport) {
+    let bytes = model_bytes(kind);
+    sslpron_model::load_with_kernels(&bytes.files(), &Device::flex(), kernels).unwrap_or_else(|e| panic!("{kind}: load failed: {e}"))
 }
 
 /// Runs `model` on every clip and compares with every tensor of the reference (minus `skip`).
@@ -32,10 +39,16 @@ fn check(kind: &str, info: &ModelInfo, model: &PronunciationModel, skip: &[&str]
     }
 }
 
+/// The layout on the native default (host kernels) and on Burn's plain ops; neither computes a
+/// product with sslpron-gemm (that is the browser's choice, tested below).
 fn check_kind(kind: &str) {
-    let (info, model, report) = load_kind(kind);
-    assert!(report.unused.is_empty(), "{kind}: unused tensors {:?}", report.unused);
-    check(kind, &info, &model, &[]);
+    for kernels in [Kernels::Host, Kernels::Burn] {
+        let (info, model, report) = load_kind_with(kind, kernels);
+        assert!(report.unused.is_empty(), "{kind}: unused tensors {:?}", report.unused);
+        let before = sslpron_model::kernels::gemm::own_gemm_products();
+        check(kind, &info, &model, &[]);
+        assert_eq!(sslpron_model::kernels::gemm::own_gemm_products(), before, "{kind} on {kernels:?} used sslpron-gemm");
+    }
 }
 
 #[test]
@@ -74,20 +87,19 @@ fn hubert_ctc() {
 fn wavlm_ctc() {
     check_kind("wavlm-ctc");
 }
-/// The browser build's products (sslpron-gemm, host_gemm.rs: every Linear, the convolutions, the
-/// positional conv) on every layout, turned on for this test's thread: the same parity as above,
-/// on the code the WebAssembly scorer runs.
+/// The browser build's products (sslpron-gemm, kernels/gemm.rs: every Linear, the convolutions, the
+/// positional conv) on every layout: the same parity as above, on the code the WebAssembly scorer
+/// runs.
 #[test]
 fn every_layout_through_the_browser_gemm() {
-    sslpron_model::host_gemm::use_own_gemm(true);
     for kind in ["wav2vec2-base", "wav2vec2-large", "hubert-base", "hubert-large", "wavlm-base", "wavlm-large", "wav2vec2-ctc", "hubert-ctc", "wavlm-ctc"] {
-        let (info, model, _) = load_kind(kind);
-        let before = sslpron_model::host_gemm::own_gemm_products();
+        let (info, model, _) = load_kind_with(kind, Kernels::HostOwnGemm);
+        let before = sslpron_model::kernels::gemm::own_gemm_products();
         check(kind, &info, &model, &[]);
         // Per clip at least: each conv layer, each encoder layer's six Linears, the projection.
         let config = &info.config;
         let per_clip = config.conv_dim.len() + 6 * config.num_hidden_layers + 1;
-        let products = sslpron_model::host_gemm::own_gemm_products() - before;
+        let products = sslpron_model::kernels::gemm::own_gemm_products() - before;
         assert!(products >= CLIPS.len() * per_clip, "{kind}: only {products} products went through sslpron-gemm");
     }
 }

@@ -49,7 +49,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    sslpron_model::host_kernels::retain_freed_memory();
+    sslpron_model::kernels::retain_freed_memory();
     match evaluate(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

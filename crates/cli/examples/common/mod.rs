@@ -5,10 +5,10 @@ use burn::prelude::*;
 use sslpron_audio::{PrepareOptions, prepare_wav};
 use sslpron_model::{ModelInfo, PronunciationModel};
 
-/// Also sets the allocator up as `sslpron` does (host_kernels::retain_freed_memory), so the timings
+/// Also sets the allocator up as `sslpron` does (kernels::retain_freed_memory), so the timings
 /// are those of the shipped binary.
 pub fn load_dir(dir: &std::path::Path, device: &Device) -> (ModelInfo, PronunciationModel) {
-    sslpron_model::host_kernels::retain_freed_memory();
+    sslpron_model::kernels::retain_freed_memory();
     let bytes = sslpron_hub::local(dir).read().unwrap_or_else(|e| panic!("{e}"));
     let (info, model, _) = sslpron_model::load(&bytes.files(), device).expect("model loads");
     (info, model)

@@ -329,7 +329,7 @@ mod tests {
         let xs: Vec<f32> = (-2000..2000).map(|i| i as f32 * 3e-3).collect();
         // Large enough to take the parallel path when rayon is on.
         let many: Vec<f32> = xs.iter().cycle().take(PARALLEL_MIN * 2).copied().collect();
-        let out: Vec<f32> = gelu(Tensor::<1>::from_floats(many.as_slice(), &device)).into_data().to_vec().unwrap();
+        let out: Vec<f32> = gelu(Tensor::<1>::from_floats(many.as_slice(), &device)).into_data().try_to_vec::<f32>().unwrap();
         for (x, y) in many.iter().zip(&out) {
             let x = *x as f64;
             let want = 0.5 * x * (1.0 + erf_f64(x / std::f64::consts::SQRT_2));
@@ -337,8 +337,8 @@ mod tests {
         }
         // A strided view (not contiguous) goes through the copy in `into_data` and still comes out right.
         let grid = Tensor::<1>::from_floats(&xs[..4000], &device).reshape([40, 100]).swap_dims(0, 1);
-        let ours: Vec<f32> = gelu(grid.clone()).into_data().to_vec().unwrap();
-        let burns: Vec<f32> = activation::gelu(grid).into_data().to_vec().unwrap();
+        let ours: Vec<f32> = gelu(grid.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let burns: Vec<f32> = activation::gelu(grid).into_data().try_to_vec::<f32>().unwrap();
         for (a, b) in ours.iter().zip(&burns) {
             assert!((a - b).abs() < 2e-6, "{a} vs Burn's {b}");
         }
@@ -363,8 +363,8 @@ mod tests {
         let mut values: Vec<f32> = row.iter().cycle().take(row.len() * 3000).copied().collect();
         values[..row.len()].fill(2.5);
         let x = Tensor::<1>::from_floats(values.as_slice(), &device).reshape([3, 1000, row.len()]);
-        let ours: Vec<f32> = softmax_last_dim(x.clone()).into_data().to_vec().unwrap();
-        let burns: Vec<f32> = activation::softmax(x, 2).into_data().to_vec().unwrap();
+        let ours: Vec<f32> = softmax_last_dim(x.clone()).into_data().try_to_vec::<f32>().unwrap();
+        let burns: Vec<f32> = activation::softmax(x, 2).into_data().try_to_vec::<f32>().unwrap();
         for (a, b) in ours.iter().zip(&burns) {
             assert!((a - b).abs() < 1e-6 + 1e-6 * b.abs(), "{a} vs Burn's {b}");
         }
@@ -384,7 +384,7 @@ mod tests {
         let x = Tensor::<2>::from_floats([[0.5, -1.0, 2.0]], &device).require_grad();
         let y = (gelu(x.clone()) * softmax_last_dim(x.clone())).sum();
         let grads = y.backward();
-        let grad: Vec<f32> = x.grad(&grads).expect("x has a gradient").into_data().to_vec().unwrap();
+        let grad: Vec<f32> = x.grad(&grads).expect("x has a gradient").into_data().try_to_vec::<f32>().unwrap();
         assert!(grad.iter().all(|g| g.is_finite()) && grad.iter().any(|g| g.abs() > 1e-3), "{grad:?}");
     }
 
@@ -398,7 +398,7 @@ mod tests {
         taps_major(&weight, c_out, c_in, kernel, Some(&scale), &mut ours);
         let tensor = Tensor::<1>::from_floats(weight.as_slice(), &device).reshape([c_out, c_in, kernel]);
         let scaled = tensor * Tensor::<1>::from_floats(scale.as_slice(), &device).reshape([1, 1, kernel]);
-        let burns: Vec<f32> = scaled.permute([2, 1, 0]).into_data().to_vec().unwrap();
+        let burns: Vec<f32> = scaled.permute([2, 1, 0]).into_data().try_to_vec::<f32>().unwrap();
         assert_eq!(ours, burns);
     }
 

@@ -1,26 +1,24 @@
-//! The model's matrix products on the flex CPU device, through [`sslpron_gemm`] where that is the
-//! faster GEMM: the browser build (WebAssembly), where the `gemm` crate that flex calls ran its 12 × 4
-//! tile out of vector registers (docs/PERFORMANCE.md, "Where the browser time goes"). Natively flex's
-//! GEMM stays (AVX-512 kernels and threads), unless a thread asks for this path with
-//! [`use_own_gemm`]: the parity suite does, so that it covers the code the browser runs.
+//! Products by [`sslpron_gemm`] on flex tensors, for [`Kernels::HostOwnGemm`](super::Kernels): the
+//! browser build (WebAssembly), where the `gemm` crate that flex calls ran its 12 × 4 tile out of
+//! vector registers (docs/PERFORMANCE.md, "Where the browser time goes"). Natively flex's GEMM is
+//! the faster one (AVX-512 kernels and threads); the parity suite runs this path natively too, so
+//! that it covers the code the browser runs.
 //!
 //! Tensors are read in place: the weights through their flex buffers (no copy, which `into_data` of
 //! a shared tensor would make), activations likewise, and the output is one new buffer with the bias
 //! already added. Anything else (another device, autodiff, a dtype other than f32, a layout with gaps)
-//! keeps Burn's op.
+//! gets `None`, and the caller keeps Burn's op.
 
 use std::cell::Cell;
 
-use burn::nn::Linear;
+use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use burn_flex::{Flex, FlexTensor};
 use sslpron_gemm::Matrix;
 
-use crate::host_kernels;
 
 thread_local! {
-    static OWN_GEMM: Cell<bool> = const { Cell::new(cfg!(target_arch = "wasm32")) };
     static PRODUCTS: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -33,18 +31,6 @@ pub fn own_gemm_products() -> usize {
 fn gemm(a: Matrix, b: Matrix, bias: Option<&[f32]>, out: &mut [f32]) {
     sslpron_gemm::gemm(a, b, bias, out);
     PRODUCTS.with(|count| count.set(count.get() + 1));
-}
-
-/// Whether host inference on this thread runs its products through sslpron-gemm (the default in
-/// WebAssembly) or flex's GEMM (the default natively). Per thread, so that a test that turns it on
-/// leaves the tests running beside it alone.
-pub fn use_own_gemm(on: bool) {
-    OWN_GEMM.with(|flag| flag.set(on));
-}
-
-/// Whether the products on `device` go through sslpron-gemm on this thread.
-pub fn own_gemm_on(device: &Device) -> bool {
-    OWN_GEMM.with(Cell::get) && host_kernels::is_host_inference(device)
 }
 
 /// An f32 flex tensor's values in row-major order, borrowed from its buffer; `None` for any other
@@ -62,40 +48,29 @@ fn flex<const D: usize>(tensor: Tensor<D>) -> Option<FlexTensor> {
     tensor.try_into_primitive::<Flex>().ok()
 }
 
-/// `x · weight + bias` over the last dim of `x`, as `Linear::forward`.
-pub fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
-    let device = x.device();
-    if !own_gemm_on(&device) {
-        return layer.forward(x);
-    }
+/// `x · weight + bias` over the last dim of `x`, as `Linear::forward`; `None` when a tensor is not a
+/// contiguous f32 flex tensor.
+pub fn linear<const D: usize>(weight: &Param<Tensor<2>>, bias: Option<&Param<Tensor<1>>>, x: &Tensor<D>) -> Option<Tensor<D>> {
     let dims = x.dims();
-    let [k, n] = layer.weight.dims();
+    let [k, n] = weight.dims();
     let m = dims[..D - 1].iter().product::<usize>();
-    let computed = (|| {
-        let input = flex(x.clone())?;
-        let weight = flex(layer.weight.val())?;
-        let bias = match &layer.bias {
-            Some(bias) => Some(flex(bias.val())?),
-            None => None,
-        };
-        let bias = match &bias {
-            Some(bias) => Some(contiguous_values(bias)?),
-            None => None,
-        };
-        let a = Matrix::contiguous(contiguous_values(&input)?, m, k)?;
-        let b = Matrix::contiguous(contiguous_values(&weight)?, k, n)?;
-        let mut out = vec![0.0f32; m * n];
-        gemm(a, b, bias, &mut out);
-        Some(out)
-    })();
-    match computed {
-        Some(out) => {
-            let mut shape = dims;
-            shape[D - 1] = n;
-            Tensor::from_data(TensorData::new(out, shape), &device)
-        }
-        None => layer.forward(x),
-    }
+    let input = flex(x.clone())?;
+    let weight = flex(weight.val())?;
+    let bias = match bias {
+        Some(bias) => Some(flex(bias.val())?),
+        None => None,
+    };
+    let bias = match &bias {
+        Some(bias) => Some(contiguous_values(bias)?),
+        None => None,
+    };
+    let a = Matrix::contiguous(contiguous_values(&input)?, m, k)?;
+    let b = Matrix::contiguous(contiguous_values(&weight)?, k, n)?;
+    let mut out = vec![0.0f32; m * n];
+    gemm(a, b, bias, &mut out);
+    let mut shape = dims;
+    shape[D - 1] = n;
+    Some(Tensor::from_data(TensorData::new(out, shape), &x.device()))
 }
 
 /// A convolution over channels-last frames as one product per utterance (and per group): row `t`
@@ -155,14 +130,14 @@ mod tests {
         let layer = LinearConfig::new(37, 21).init(&device);
         let x = Tensor::<3>::random([2, 9, 37], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
         let expected = layer.forward(x.clone());
-        use_own_gemm(true);
         let before = own_gemm_products();
-        let got = linear(&layer, x.clone());
+        let got = linear(&layer.weight, layer.bias.as_ref(), &x).expect("a contiguous f32 flex tensor");
         assert_eq!(own_gemm_products(), before + 1, "the product did not go through sslpron-gemm");
-        // A transposed (non-contiguous) input falls back to Burn's op, and still agrees.
-        let strided = linear(&layer, x.clone().swap_dims(0, 1)).swap_dims(0, 1);
-        use_own_gemm(false);
-        got.into_data().assert_approx_eq::<f32>(&expected.clone().into_data(), burn::tensor::Tolerance::absolute(1e-5));
-        strided.into_data().assert_approx_eq::<f32>(&expected.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+        got.into_data().assert_approx_eq::<f32>(&expected.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+        // A transposed (non-contiguous) input is left to Burn's op.
+        assert!(linear(&layer.weight, layer.bias.as_ref(), &x.swap_dims(0, 1)).is_none());
+        // So is a tensor on an autodiff device, whose graph a host product would cut.
+        let tracked = Tensor::<2>::ones([3, 37], &device.clone().autodiff());
+        assert!(!super::super::Kernels::HostOwnGemm.own_gemm_on(&tracked.device()));
     }
 }
