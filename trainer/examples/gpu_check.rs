@@ -45,12 +45,12 @@ fn run(args: &[String]) -> Result<(), String> {
     if let [mode, device, model, audio] = args
         && mode == "score"
     {
-        return score(&trainer::device::parse(device)?, model.as_ref(), audio.as_ref());
+        return score(&sslpron_model::device::parse(device)?, model.as_ref(), audio.as_ref());
     }
     let [mode, device, preset, rest @ ..] = args else {
         return Err(usage.into());
     };
-    let device = trainer::device::parse(device)?;
+    let device = sslpron_model::device::parse(device)?;
     let json = trainer::run::preset(preset).ok_or_else(|| format!("unknown preset {preset}"))?;
     let config = EncoderConfig::from_json("preset", &serde_json::to_vec(&json).expect("json")).map_err(|e| e.to_string())?;
     let number = |i: usize| -> Result<f64, String> {

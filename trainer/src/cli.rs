@@ -118,7 +118,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
     // in a build with CUDA or wgpu compiled in, that default is the GPU even when training on the CPU
     // (a CUDA build resuming on a machine without one panicked). BURN_DEVICE makes the default the
     // device of --device. Set here, while the process has one thread (set_var is unsound otherwise).
-    if let Some(name) = crate::device::burn_default_name(&args.device) {
+    if let Some(name) = sslpron_model::device::burn_default_name(&args.device) {
         // SAFETY: no other thread exists yet; nothing has read the environment concurrently.
         unsafe { std::env::set_var("BURN_DEVICE", name) };
     }
@@ -142,7 +142,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
 }
 
 fn train(args: Args, data: PathBuf) -> Result<(), String> {
-    let device = crate::device::parse(&args.device)?.autodiff();
+    let device = sslpron_model::device::parse(&args.device)?.autodiff();
     if let Some(output) = &args.resume {
         let reports = resume(output, &device)?;
         print_reports(&reports, output);

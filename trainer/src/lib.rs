@@ -3,7 +3,6 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod data;
-pub mod device;
 pub mod metrics;
 pub mod phone_ctc;
 pub mod plot;

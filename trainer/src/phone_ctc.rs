@@ -18,7 +18,6 @@ use sslpron_model::kernels::Linear;
 use sslpron_model::layers::linear;
 use sslpron_model::weights::{CheckpointSource, ParamNames, RandomSource};
 
-use crate::plot::write_atomic;
 
 /// File of the head's weights, next to `model.safetensors`.
 pub const PHONE_HEAD_FILE: &str = "phone_head.safetensors";
@@ -61,7 +60,7 @@ impl PhoneHead {
     /// `phone_head.bias`), through a temporary file and a rename.
     pub fn save(&self, path: &Path) -> Result<(), String> {
         let tensors = sslpron_model::export_values(self, self.names.clone());
-        write_atomic(path, &sslpron_model::to_safetensors(&tensors))
+        Ok(sslpron_fs::write_file(path, &sslpron_model::to_safetensors(&tensors))?)
     }
 
     /// Phone logits `[batch, frames, vocab]`.

@@ -48,7 +48,7 @@ pub fn scatter_png(panels: &[Panel], path: &Path) -> Result<(), String> {
         );
     }
     let png = encode_png(canvas.width as u32, canvas.height as u32, &canvas.rgb);
-    write_atomic(path, &png)
+    Ok(sslpron_fs::write_file(path, &png)?)
 }
 
 /// Columns and rows for `n` panels: as square as possible, wider than tall when not.
@@ -58,28 +58,6 @@ pub(crate) fn grid(n: usize) -> (usize, usize) {
         cols += 1;
     }
     (cols, n.div_ceil(cols))
-}
-
-/// Writes `bytes` to a hidden temporary file beside `path` and renames it over `path`, so a reader
-/// never sees a half-written file. The parent directory is created if missing.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| format!("cannot write {}: not a file path", path.display()))?;
-    let parent = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(".partial");
-    let temp = parent.join(temp_name);
-    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        format!("cannot write {}: {e}", path.display())
-    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ use sslpron_model::{EncoderConfig, ModelInfo, Preprocessing, PronunciationModel}
 
 use crate::data::Utterance;
 use crate::metrics::{mse, pearson};
-use crate::plot::{Canvas, FRAME, GRID, Rgb, TEXT, TITLE, encode_png, grid, text_width, write_atomic};
+use crate::plot::{Canvas, FRAME, GRID, Rgb, TEXT, TITLE, encode_png, grid, text_width};
 use crate::report::ASPECTS;
 
 /// Candidate ridge penalties (on standardised features, whose Gram diagonal is ~n).
@@ -832,14 +832,15 @@ impl ProbeReport {
 
     /// probe.json, probe.txt, probe.md, probe_r.png and probe_pca.png in `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let json = serde_json::to_string_pretty(&self.to_json()).expect("json") + "\n";
-        write_atomic(&dir.join("probe.json"), json.as_bytes())?;
-        write_atomic(&dir.join("probe.txt"), self.table().as_bytes())?;
-        write_atomic(&dir.join("probe.md"), self.markdown().as_bytes())?;
+        sslpron_fs::write_file(&dir.join("probe.json"), json.as_bytes())?;
+        sslpron_fs::write_file(&dir.join("probe.txt"), self.table().as_bytes())?;
+        sslpron_fs::write_file(&dir.join("probe.md"), self.markdown().as_bytes())?;
         let pearson: Vec<[f64; 4]> = self.layers.iter().map(|p| p.pearson).collect();
         let subtitle = format!("{} utterances, {} speakers, {} folds by speaker", self.n_utterances, self.n_speakers, self.folds());
-        write_atomic(&dir.join("probe_r.png"), &r_plot_png(&pearson, self.baseline_pearson, &subtitle))?;
-        write_atomic(&dir.join("probe_pca.png"), &pca_grid_png(&self.pca, &self.total))
+        sslpron_fs::write_file(&dir.join("probe_r.png"), &r_plot_png(&pearson, self.baseline_pearson, &subtitle))?;
+        Ok(sslpron_fs::write_file(&dir.join("probe_pca.png"), &pca_grid_png(&self.pca, &self.total))?)
     }
 }
 

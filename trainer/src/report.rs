@@ -289,9 +289,9 @@ impl EvalReport {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut json = serde_json::to_string_pretty(self).expect("a report always serialises");
         json.push('\n');
-        crate::plot::write_atomic(&dir.join("report.json"), json.as_bytes())?;
-        crate::plot::write_atomic(&dir.join("report.txt"), self.table().as_bytes())?;
-        crate::plot::write_atomic(&dir.join("report.md"), self.markdown().as_bytes())
+        sslpron_fs::write_file(&dir.join("report.json"), json.as_bytes())?;
+        sslpron_fs::write_file(&dir.join("report.txt"), self.table().as_bytes())?;
+        Ok(sslpron_fs::write_file(&dir.join("report.md"), self.markdown().as_bytes())?)
     }
 
     /// The lines under the split's name: counts, and how the intervals were made.

@@ -15,7 +15,7 @@ use sslpron_model::{EncoderConfig, HeadKind, ModelInfo, Preprocessing, Pronuncia
 use crate::bootstrap::BootstrapSettings;
 use crate::data::{Corpus, CorpusOptions, PhoneVocab, SpeakerInfo, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
-use crate::plot::{Panel, scatter_png, write_atomic};
+use crate::plot::{Panel, scatter_png};
 use crate::report::{ASPECTS, EvalReport, Scored};
 use crate::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
 use crate::step::{Batch, OptimSettings, Strategy, TrainState};
@@ -170,7 +170,7 @@ const LATEST: &str = "latest";
 /// the end, with a dev split: `report.json`, `report.txt`, `report.md` and `dev_scatter.png`.
 pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, String> {
     std::fs::create_dir_all(&config.output).map_err(err(config.output.display()))?;
-    write_atomic(&config.output.join("run.json"), &serde_json::to_vec_pretty(config).expect("json"))?;
+    sslpron_fs::write_file(&config.output.join("run.json"), &serde_json::to_vec_pretty(config).expect("json"))?;
     train(config, device, None)
 }
 
@@ -353,21 +353,20 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
             && best_so_far.is_none_or(|best| score > best)
         {
             // Written whole under a temporary name, then swapped in: `best/` is always one epoch's model.
-            let (best, temp) = (config.output.join(BEST), config.output.join(format!("{BEST}.partial")));
-            let _ = std::fs::remove_dir_all(&temp);
-            export(state.model(), &info, &config_json, &temp)?;
-            save_phone_head(&state, vocab.as_ref(), &temp)?;
-            let _ = std::fs::remove_dir_all(&best);
-            std::fs::rename(&temp, &best).map_err(err(best.display()))?;
+            sslpron_fs::write_dir(&config.output.join(BEST), |temp| -> Result<(), String> {
+                export(state.model(), &info, &config_json, temp)?;
+                save_phone_head(&state, vocab.as_ref(), temp)
+            })?;
             best_epoch = Some(epoch + 1);
         }
         let progress = Progress { epochs_done: epoch + 1, steps_done, reports: reports.clone(), best_epoch };
         save_checkpoint(&config.output, &state, vocab.as_ref(), &info, &config_json, &progress)?;
         let lines: Vec<String> = reports.iter().map(|r| serde_json::to_string(r).expect("json")).collect();
-        write_atomic(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
-        let model_dir = config.output.join("model");
-        export(state.model(), &info, &config_json, &model_dir)?;
-        save_phone_head(&state, vocab.as_ref(), &model_dir)?;
+        sslpron_fs::write_file(&config.output.join("metrics.jsonl"), format!("{}\n", lines.join("\n")).as_bytes())?;
+        sslpron_fs::write_dir(&config.output.join("model"), |temp| -> Result<(), String> {
+            export(state.model(), &info, &config_json, temp)?;
+            save_phone_head(&state, vocab.as_ref(), temp)
+        })?;
     }
     match best_epoch {
         Some(best) if best != config.epochs => {
@@ -451,16 +450,13 @@ fn save_checkpoint(
 ) -> Result<(), String> {
     let root = output.join(CHECKPOINTS);
     let name = format!("epoch-{:04}", progress.epochs_done);
-    let temp = root.join(format!("{name}.partial"));
-    let _ = std::fs::remove_dir_all(&temp);
-    export(state.model(), info, config_json, &temp)?;
-    save_phone_head(state, vocab, &temp)?;
-    state.save_optimizer(&temp.join("optimizer.bpk"))?;
-    write_atomic(&temp.join("state.json"), &serde_json::to_vec_pretty(progress).expect("json"))?;
-    let dir = root.join(&name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&temp, &dir).map_err(err(dir.display()))?;
-    write_atomic(&root.join(LATEST), name.as_bytes())?;
+    sslpron_fs::write_dir(&root.join(&name), |temp| -> Result<(), String> {
+        export(state.model(), info, config_json, temp)?;
+        save_phone_head(state, vocab, temp)?;
+        state.save_optimizer(&temp.join("optimizer.bpk"))?;
+        Ok(sslpron_fs::write_file(&temp.join("state.json"), &serde_json::to_vec_pretty(progress).expect("json"))?)
+    })?;
+    sslpron_fs::write_file(&root.join(LATEST), name.as_bytes())?;
     for entry in std::fs::read_dir(&root).map_err(err(root.display()))?.flatten() {
         let file_name = entry.file_name().to_string_lossy().to_string();
         if file_name.starts_with("epoch-") && file_name != name {
@@ -499,14 +495,10 @@ fn save_phone_head(state: &TrainState, vocab: Option<&PhoneVocab>, dir: &Path) -
     vocab.save(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())
 }
 
-/// A model directory in the hub layout, or, when no such path exists, a hub id
-/// `OWNER/NAME[@REVISION][:SUBFOLDER]` (downloaded into the hub cache).
+/// A model directory in the hub layout, or a hub id ([`sslpron_hub::resolve_model`]'s rules, the same
+/// as the CLI's).
 pub fn locate_model(spec: &Path) -> Result<sslpron_hub::ModelLocation, String> {
-    if spec.exists() {
-        Ok(sslpron_hub::local(spec))
-    } else {
-        sslpron_hub::resolve_model(&spec.display().to_string()).map_err(|e| e.to_string())
-    }
+    sslpron_hub::resolve_model(&spec.to_string_lossy()).map_err(|e| e.to_string())
 }
 
 /// A model for inference from a web-format file (`.sslpron`), a model directory or a hub id (see
@@ -618,7 +610,7 @@ pub fn export(model: &PronunciationModel, info: &ModelInfo, config_json: &serde_
         ("config.json", serde_json::to_vec_pretty(config_json).expect("json")),
         ("preprocessor_config.json", serde_json::to_vec_pretty(&preprocessor).expect("json")),
     ] {
-        write_atomic(&dir.join(name), &bytes)?;
+        sslpron_fs::write_file(&dir.join(name), &bytes)?;
     }
     Ok(())
 }

@@ -10,7 +10,6 @@ use sha2::{Digest, Sha256};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use sslpron_model::Precision;
 
-use crate::embed::write_atomically;
 use crate::model_dir;
 
 pub fn run(model: &Path, output: &Path, precision: Precision, description: &str, check: &[PathBuf], hub_layout: bool) -> Result<(), String> {
@@ -31,7 +30,7 @@ pub fn run(model: &Path, output: &Path, precision: Precision, description: &str,
         let converted = sslpron_model::load_bundle(&bundle, &name, &Device::flex()).map_err(|e| e.to_string())?.model;
         drifts(model, &converted, &name, check)?
     };
-    write_atomically(output, &bundle)?;
+    sslpron_fs::write_file(output, &bundle)?;
     let digest: String = Sha256::digest(&bundle).iter().map(|b| format!("{b:02x}")).collect();
     println!("{}: {} bytes, {:?}, sha256 {digest}", output.display(), bundle.len(), precision);
     print_drifts(&drifts);
@@ -77,22 +76,13 @@ fn run_hub_layout(model: &Path, output: &Path, precision: Precision, check: &[Pa
     let (_, converted, _) = sslpron_model::load(&files, &Device::flex()).map_err(|e| e.to_string())?;
     let drifts = drifts(model, &converted, &output.display().to_string(), check)?;
 
-    let parent = output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let staging = parent.join(format!(".{}.partial", output.file_name().and_then(|n| n.to_str()).unwrap_or("model")));
-    let _ = std::fs::remove_dir_all(&staging);
-    let write = || -> std::io::Result<()> {
-        std::fs::create_dir_all(&staging)?;
-        std::fs::write(staging.join("config.json"), &bytes.config)?;
+    sslpron_fs::write_dir(output, |staging| -> Result<(), sslpron_fs::WriteError> {
+        sslpron_fs::write_file(&staging.join("config.json"), &bytes.config)?;
         if let Some(preprocessor) = &bytes.preprocessor {
-            std::fs::write(staging.join("preprocessor_config.json"), preprocessor)?;
+            sslpron_fs::write_file(&staging.join("preprocessor_config.json"), preprocessor)?;
         }
-        std::fs::write(staging.join("model.safetensors"), &weights)?;
-        std::fs::rename(&staging, output)
-    };
-    if let Err(e) = write() {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(format!("{}: cannot write: {e}", output.display()));
-    }
+        sslpron_fs::write_file(&staging.join("model.safetensors"), &weights)
+    })?;
     println!("{}: hub layout, model.safetensors {} bytes, {:?}", output.display(), weights.len(), precision);
     print_drifts(&drifts);
     Ok(())

@@ -6,11 +6,10 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, TensorView};
 
-use crate::device::DeviceChoice;
 use crate::model_dir;
 
-pub fn run(model_dir: &Path, device: DeviceChoice, audio: &Path, output: &Path) -> Result<(), String> {
-    let loaded = model_dir::load(model_dir, device.device()?)?;
+pub fn run(model_dir: &Path, device: &str, audio: &Path, output: &Path) -> Result<(), String> {
+    let loaded = model_dir::load(model_dir, sslpron_model::device::parse(device)?)?;
     let input = loaded.prepare(audio)?;
     let out = loaded.model.embed(input, true);
 
@@ -37,19 +36,5 @@ pub fn run(model_dir: &Path, device: DeviceChoice, audio: &Path, output: &Path) 
         })
         .collect::<Result<_, _>>()?;
     let bytes = safetensors::serialize(views, None).map_err(|e| e.to_string())?;
-    write_atomically(output, &bytes)
-}
-
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| format!("{}: not a file path", path.display()))?;
-    let temp = dir.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
-    std::fs::write(&temp, bytes).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        format!("{}: cannot write: {e}", path.display())
-    })?;
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        format!("{}: cannot write: {e}", path.display())
-    })
+    Ok(sslpron_fs::write_file(output, &bytes)?)
 }

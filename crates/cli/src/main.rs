@@ -1,7 +1,6 @@
 //! `sslpron`: score pronunciation and extract encoder states from the command line.
 
 mod convert;
-mod device;
 mod embed;
 mod model_dir;
 mod score;
@@ -11,7 +10,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::device::DeviceChoice;
 
 #[derive(Parser)]
 #[command(name = "sslpron", version, about = "Score English pronunciation with SSL speech encoders (Wav2Vec2 / HuBERT / WavLM)")]
@@ -33,8 +31,8 @@ enum Command {
         /// One JSON object per line: {"file", "accuracy", "fluency", "prosody", "total"}.
         #[arg(long)]
         json: bool,
-        #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
-        device: DeviceChoice,
+        #[arg(long, default_value = "cpu", value_parser = sslpron_model::device::DEVICE_NAMES)]
+        device: String,
         /// WAV files (8/16/24/32-bit PCM or 32-bit float, any rate, mono or multi-channel).
         #[arg(required = true)]
         audio: Vec<PathBuf>,
@@ -44,8 +42,8 @@ enum Command {
         /// Model directory or hub model, as for `score`.
         #[arg(long, value_name = "DIR|HUB_ID[:SUBFOLDER]")]
         model: PathBuf,
-        #[arg(long, value_enum, default_value_t = DeviceChoice::Cpu)]
-        device: DeviceChoice,
+        #[arg(long, default_value = "cpu", value_parser = sslpron_model::device::DEVICE_NAMES)]
+        device: String,
         audio: PathBuf,
         /// Output file: `hidden_states.<i>` ([frames, hidden], 0 = encoder input) and `last_hidden_state`.
         #[arg(long)]
@@ -78,8 +76,8 @@ fn main() -> ExitCode {
     sslpron_model::kernels::retain_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Score { model, json, device, audio } => score::run(model.as_deref(), json, device, &audio),
-        Command::Embed { model, device, audio, output } => embed::run(&model, device, &audio, &output),
+        Command::Score { model, json, device, audio } => score::run(model.as_deref(), json, &device, &audio),
+        Command::Embed { model, device, audio, output } => embed::run(&model, &device, &audio, &output),
         Command::Convert { model, output, precision, description, check, hub_layout } => {
             convert::run(&model, &output, precision, &description, &check, hub_layout)
         }

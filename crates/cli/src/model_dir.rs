@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use sslpron_audio::{MAX_AUDIO_SECONDS, PrepareOptions};
-use sslpron_hub::{HubError, ModelLocation};
+use sslpron_hub::ModelLocation;
 use sslpron_model::{LoadReport, ModelInfo, PronunciationModel};
 
 /// A loaded model and where it came from.
@@ -20,26 +20,9 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))
 }
 
-/// Where `--model` points. A path that exists is a local directory (refused when it is not one);
-/// otherwise `OWNER/NAME[@REVISION][:SUBFOLDER]` is a hub model, fetched into the hub cache.
+/// Where `--model` points: a model directory or a hub id ([`sslpron_hub::resolve_model`]'s rules).
 pub fn locate(spec: &Path) -> Result<ModelLocation, String> {
-    if !spec.exists()
-        && let Some(text) = spec.to_str()
-        && sslpron_hub::looks_like_hub_id(text)
-    {
-        return sslpron_hub::resolve_model(text).map_err(|e| match e {
-            // The user may have meant a local path: say that none exists.
-            HubError::RepoNotFound { .. } => format!("{text}: no such directory, and {e}"),
-            _ => e.to_string(),
-        });
-    }
-    if !spec.is_dir() {
-        return Err(format!(
-            "{}: not a model directory (expected config.json and model.safetensors in it), nor a web model file, nor a hub model id (OWNER/NAME[:SUBFOLDER])",
-            spec.display()
-        ));
-    }
-    Ok(sslpron_hub::local(spec))
+    sslpron_hub::resolve_model(&spec.to_string_lossy()).map_err(|e| e.to_string())
 }
 
 pub fn load(spec: &Path, device: Device) -> Result<LoadedModel, String> {

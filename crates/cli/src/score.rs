@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sslpron_model::Scores;
 
-use crate::device::DeviceChoice;
 use crate::model_dir;
 
 #[derive(Serialize)]
@@ -20,10 +19,11 @@ struct ScoreLine<'a> {
 }
 
 /// Scores `audio` with the model at `model` (see [`model_dir::load`]), or with the built-in one.
-pub fn run(model: Option<&Path>, json: bool, device: DeviceChoice, audio: &[PathBuf]) -> Result<(), String> {
+pub fn run(model: Option<&Path>, json: bool, device: &str, audio: &[PathBuf]) -> Result<(), String> {
+    let device = sslpron_model::device::parse(device)?;
     let loaded = match model {
-        Some(spec) => model_dir::load(spec, device.device()?)?,
-        None => model_dir::load_builtin(device.device()?)?,
+        Some(spec) => model_dir::load(spec, device)?,
+        None => model_dir::load_builtin(device)?,
     };
     if loaded.model.head.is_none() {
         return Err(sslpron_model::ModelError::NoScoreHead { file: loaded.weights_name() }.to_string());

@@ -136,8 +136,13 @@ pub fn looks_like_hub_id(spec: &str) -> bool {
 /// What went wrong, naming the repository, the file and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
-    #[error("{spec}: not a model directory, nor a hub model id (OWNER/NAME[@REVISION][:SUBFOLDER])")]
+    #[error("{spec}: not a model directory (expected config.json and model.safetensors in it), nor a hub model id (OWNER/NAME[@REVISION][:SUBFOLDER])")]
     NotAModel { spec: String },
+
+    /// A spec that is no local path and whose hub repository does not exist: the user may have meant
+    /// either, so the message says both.
+    #[error("{spec}: no such directory, and {hub}")]
+    NoSuchModel { spec: String, hub: Box<HubError> },
 
     #[error("hub repository `{repo}` not found at {endpoint} (HTTP {status}){hint}")]
     RepoNotFound { repo: String, endpoint: String, status: u16, hint: &'static str },
@@ -184,7 +189,9 @@ impl Options {
     }
 }
 
-/// A local model directory (`spec` is a path that exists) or a hub model id, downloaded into the hub cache.
+/// Where a model given on a command line is: a path that exists must be a model directory; any other
+/// `OWNER/NAME[@REVISION][:SUBFOLDER]` is a hub model, downloaded into the hub cache. The one set of
+/// rules for every shell (a web-format file is the shells' own case, checked before this).
 /// Settings come from the environment ([`Options::from_env`]; hf-hub reads `HF_ENDPOINT`, `HF_HOME`, `HF_TOKEN`).
 pub fn resolve_model(spec: &str) -> Result<ModelLocation, HubError> {
     resolve_model_with(spec, &Options::from_env())
@@ -200,7 +207,10 @@ pub fn resolve_model_with(spec: &str, options: &Options) -> Result<ModelLocation
         return Ok(local(path));
     }
     match HubModelId::parse(spec) {
-        Some(id) => download(&id, options),
+        Some(id) => download(&id, options).map_err(|e| match e {
+            HubError::RepoNotFound { .. } => HubError::NoSuchModel { spec: spec.to_string(), hub: Box::new(e) },
+            e => e,
+        }),
         None => Err(HubError::NotAModel { spec: spec.to_string() }),
     }
 }

@@ -155,7 +155,8 @@ fn an_unknown_repository_is_named() {
     let hub = FakeHub::start(vec![tiny_repo()]);
     let _env = hub_env("unknown_repo", &hub.endpoint());
     let (error, message) = expect_error("sslpron-test/no-such-repo:general/wav2vec2-base");
-    assert!(matches!(error, HubError::RepoNotFound { status: 404, .. }), "{error:?}");
+    // No local path of that name either: the message says both.
+    assert!(matches!(&error, HubError::NoSuchModel { hub, .. } if matches!(**hub, HubError::RepoNotFound { status: 404, .. })), "{error:?}");
     assert_mentions(&message, &["`sslpron-test/no-such-repo`", "not found", &hub.endpoint()]);
 }
 
@@ -211,7 +212,8 @@ fn a_private_repository_needs_hf_token() {
     let spec = "sslpron-test/private:general/wav2vec2-base";
 
     let (error, message) = expect_error(spec);
-    assert!(matches!(error, HubError::RepoNotFound { status: 401, .. }), "{error:?}");
+    // No local path of that name either: the message says both.
+    assert!(matches!(&error, HubError::NoSuchModel { hub, .. } if matches!(**hub, HubError::RepoNotFound { status: 401, .. })), "{error:?}");
     assert_mentions(&message, &["`sslpron-test/private`", "HF_TOKEN"]);
 
     set("HF_TOKEN", Some("hf_test_token"));

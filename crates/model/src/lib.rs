@@ -5,6 +5,7 @@
 pub mod attention;
 pub mod checkpoint;
 pub mod config;
+pub mod device;
 pub mod encoder;
 pub mod error;
 pub mod feature_encoder;

@@ -148,5 +148,5 @@ fn write_predictions(
         }
         text.push_str(&(fields.join("\t") + "\n"));
     }
-    trainer::plot::write_atomic(path, text.as_bytes())
+    Ok(sslpron_fs::write_file(path, text.as_bytes())?)
 }

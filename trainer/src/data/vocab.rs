@@ -136,10 +136,7 @@ impl PhoneVocab {
         };
         let mut json = serde_json::to_string_pretty(self).expect("a vocabulary always serialises");
         json.push('\n');
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        std::fs::write(&tmp, json).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        sslpron_fs::write_file(path, json.as_bytes()).map_err(|e| io(e.source))
     }
 
     /// Read a vocabulary written by [`PhoneVocab::save`], checking that it is one: blank first,
