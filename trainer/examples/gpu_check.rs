@@ -53,9 +53,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let device = sslpron_model::device::parse(device)?;
     let json = trainer::run::preset(preset).ok_or_else(|| format!("unknown preset {preset}"))?;
     let config = EncoderConfig::from_json("preset", &serde_json::to_vec(&json).expect("json")).map_err(|e| e.to_string())?;
-    let number = |i: usize| -> Result<f64, String> {
-        rest.get(i).ok_or(usage)?.parse::<f64>().map_err(|e| format!("{}: {e}", rest[i]))
-    };
+    let number = |i: usize| -> Result<f64, String> { rest.get(i).ok_or(usage)?.parse::<f64>().map_err(|e| format!("{}: {e}", rest[i])) };
     match mode.as_str() {
         "parity" => parity(&device, preset, &json, &config, number(0)?),
         "forward" => forward(&device, preset, &config, number(0)?, number(1)? as usize),

@@ -6,9 +6,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, ValueEnum};
 use crate::run::{Init, RunConfig, preset, resume, run};
 use crate::step::{OptimSettings, Strategy};
+use clap::{CommandFactory, Parser, ValueEnum};
 
 /// Where the corpus is looked for when `--data` is not given (README, "Training").
 const DEFAULT_DATA: &str = "data/speechocean762";
@@ -122,11 +122,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
         // SAFETY: no other thread exists yet; nothing has read the environment concurrently.
         unsafe { std::env::set_var("BURN_DEVICE", name) };
     }
-    let data = args
-        .data
-        .clone()
-        .or_else(|| std::env::var_os("SSLPRON_DATA").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
+    let data = args.data.clone().or_else(|| std::env::var_os("SSLPRON_DATA").map(PathBuf::from)).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA));
     if args.resume.is_none() && !data.join("train").is_dir() {
         eprintln!("trainer: no Speechocean762 corpus at {} (expected train/, test/, WAVE/, resource/ there).", data.display());
         eprintln!("Get it with `../shared/tools/speechocean762-from-git.sh` (see README, \"Training\") or pass --data DIR.");
@@ -217,8 +213,7 @@ fn expand_config(argv: Vec<OsString>) -> Result<Vec<OsString>, String> {
         let serde_json::Value::Object(options) = json else {
             return Err(format!("{}: expected a JSON object of options by flag name", path.display()));
         };
-        let known: Vec<String> =
-            Args::command().get_arguments().filter_map(|a| a.get_long().map(str::to_string)).filter(|l| l != "config").collect();
+        let known: Vec<String> = Args::command().get_arguments().filter_map(|a| a.get_long().map(str::to_string)).filter(|l| l != "config").collect();
         for (key, value) in options {
             let flag = key.replace('_', "-");
             if !known.contains(&flag) {

@@ -18,7 +18,6 @@ use sslpron_model::kernels::Linear;
 use sslpron_model::layers::linear;
 use sslpron_model::weights::{CheckpointSource, ParamNames, RandomSource};
 
-
 /// File of the head's weights, next to `model.safetensors`.
 pub const PHONE_HEAD_FILE: &str = "phone_head.safetensors";
 /// File of its vocabulary ([`crate::data::PhoneVocab`]), next to the head.
@@ -78,8 +77,7 @@ impl PhoneHead {
     /// would be NaN.
     pub fn loss(&self, last_hidden_state: Tensor<3>, frames: &[usize], targets: &[Vec<usize>]) -> Option<Tensor<1>> {
         let device = last_hidden_state.device();
-        let alignable: Vec<usize> =
-            (0..targets.len()).filter(|&i| frames[i] >= min_frames(&targets[i]) && !targets[i].is_empty()).collect();
+        let alignable: Vec<usize> = (0..targets.len()).filter(|&i| frames[i] >= min_frames(&targets[i]) && !targets[i].is_empty()).collect();
         if alignable.is_empty() {
             return None;
         }
@@ -90,7 +88,11 @@ impl PhoneHead {
             last_hidden_state.select(0, Tensor::<1, Int>::from_ints(index.as_slice(), &device))
         };
         let log_probs = log_softmax(self.forward(hidden), 2).swap_dims(0, 1); // [frames, batch, vocab]
-        Some(ctc_mean(log_probs, &alignable.iter().map(|&i| frames[i]).collect::<Vec<_>>(), &alignable.iter().map(|&i| targets[i].clone()).collect::<Vec<_>>()))
+        Some(ctc_mean(
+            log_probs,
+            &alignable.iter().map(|&i| frames[i]).collect::<Vec<_>>(),
+            &alignable.iter().map(|&i| targets[i].clone()).collect::<Vec<_>>(),
+        ))
     }
 }
 
@@ -103,8 +105,7 @@ pub fn min_frames(targets: &[usize]) -> usize {
 pub fn ctc_mean(log_probs: Tensor<3>, frames: &[usize], targets: &[Vec<usize>]) -> Tensor<1> {
     let device = log_probs.device();
     let width = targets.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    let padded: Vec<i64> =
-        targets.iter().flat_map(|t| (0..width).map(move |j| t.get(j).map_or(0, |&id| id as i64))).collect();
+    let padded: Vec<i64> = targets.iter().flat_map(|t| (0..width).map(move |j| t.get(j).map_or(0, |&id| id as i64))).collect();
     let targets_tensor = Tensor::<1, Int>::from_ints(padded.as_slice(), &device).reshape([targets.len(), width]);
     let ints = |values: Vec<i64>| Tensor::<1, Int>::from_ints(values.as_slice(), &device);
     let input_lengths = ints(frames.iter().map(|&f| f as i64).collect());

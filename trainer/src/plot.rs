@@ -40,12 +40,7 @@ pub fn scatter_png(panels: &[Panel], path: &Path) -> Result<(), String> {
     let (cols, rows) = grid(panels.len());
     let mut canvas = Canvas::new(cols * PANEL_W, rows * PANEL_H);
     for (i, panel) in panels.iter().enumerate() {
-        draw_panel(
-            &mut canvas,
-            (i % cols) * PANEL_W,
-            (i / cols) * PANEL_H,
-            panel,
-        );
+        draw_panel(&mut canvas, (i % cols) * PANEL_W, (i / cols) * PANEL_H, panel);
     }
     let png = encode_png(canvas.width as u32, canvas.height as u32, &canvas.rgb);
     Ok(sslpron_fs::write_file(path, &png)?)
@@ -101,13 +96,7 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
         canvas.fill_rect(left, gy, PLOT_SIDE as i64, 1, colour);
         let label = format!("{}", 2 * k);
         let w = text_width(&label, 2);
-        canvas.text(
-            gx - w / 2,
-            (y0 + PLOT_Y + PLOT_SIDE) as i64 + 8,
-            &label,
-            2,
-            TEXT,
-        );
+        canvas.text(gx - w / 2, (y0 + PLOT_Y + PLOT_SIDE) as i64 + 8, &label, 2, TEXT);
         canvas.text(left - 8 - w, gy - 7, &label, 2, TEXT);
     }
     // Redraw the frame over the inner grid lines' ends.
@@ -118,10 +107,7 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
     }
     // y = x, from (0, 0) at the bottom left to (10, 10) at the top right.
     for i in 1..PLOT_SIDE as i64 - 1 {
-        let (x, y) = (
-            (x0 + PLOT_X) as i64 + i,
-            (y0 + PLOT_Y + PLOT_SIDE - 1) as i64 - i,
-        );
+        let (x, y) = ((x0 + PLOT_X) as i64 + i, (y0 + PLOT_Y + PLOT_SIDE - 1) as i64 - i);
         canvas.blend(x, y, DIAGONAL, 0.9);
         canvas.blend(x + 1, y, DIAGONAL, 0.35);
         canvas.blend(x, y - 1, DIAGONAL, 0.35);
@@ -149,44 +135,22 @@ fn draw_panel(canvas: &mut Canvas, x0: usize, y0: usize, panel: &Panel) {
     let title: String = panel.title.chars().take(max_chars).collect();
     canvas.text((x0 + PLOT_X) as i64, y0 as i64 + 14, &title, 3, TITLE);
     let r = pearson(panel.human, panel.predicted);
-    let r = if r.is_finite() {
-        format!("{r:.3}")
-    } else {
-        "n/a".to_string()
-    };
+    let r = if r.is_finite() { format!("{r:.3}") } else { "n/a".to_string() };
     let line = format!("Pearson r = {r}   n = {}", panel.human.len());
     let line_y = y0 as i64 + 44;
     canvas.text((x0 + PLOT_X) as i64, line_y, &line, 2, TEXT);
     let below = (y0 + PLOT_Y + PLOT_SIDE) as i64 + 28;
     let centre_x = (x0 + PLOT_X + PLOT_SIDE / 2) as i64;
-    canvas.text(
-        centre_x - text_width("human", 2) / 2,
-        below,
-        "human",
-        2,
-        TEXT,
-    );
+    canvas.text(centre_x - text_width("human", 2) / 2, below, "human", 2, TEXT);
     if !clamped.is_empty() {
         // Right-aligned with the plot, but never over "human".
         let note = format!("{} clamped", clamped.len());
         let right = (x0 + PLOT_X + PLOT_SIDE) as i64;
         let human_end = centre_x + text_width("human", 2) / 2;
-        canvas.text(
-            (right - text_width(&note, 2)).max(human_end + 12),
-            below,
-            &note,
-            2,
-            CLAMPED,
-        );
+        canvas.text((right - text_width(&note, 2)).max(human_end + 12), below, &note, 2, CLAMPED);
     }
     let centre_y = (y0 + PLOT_Y + PLOT_SIDE / 2) as i64;
-    canvas.text_up(
-        x0 as i64 + 6,
-        centre_y + text_width("predicted", 2) / 2,
-        "predicted",
-        2,
-        TEXT,
-    );
+    canvas.text_up(x0 as i64 + 6, centre_y + text_width("predicted", 2) / 2, "predicted", 2, TEXT);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -200,11 +164,7 @@ pub(crate) struct Canvas {
 
 impl Canvas {
     pub(crate) fn new(width: usize, height: usize) -> Self {
-        Canvas {
-            width,
-            height,
-            rgb: WHITE.repeat(width * height),
-        }
+        Canvas { width, height, rgb: WHITE.repeat(width * height) }
     }
 
     /// Mixes `colour` into the pixel with weight `alpha` (0..=1); outside the image: nothing.
@@ -244,9 +204,7 @@ impl Canvas {
     pub(crate) fn text(&mut self, x: i64, y: i64, text: &str, scale: i64, colour: Rgb) {
         for (i, c) in text.chars().enumerate() {
             let left = x + i as i64 * ADVANCE * scale;
-            for_each_pixel(c, |col, row| {
-                self.fill_rect(left + col * scale, y + row * scale, scale, scale, colour)
-            });
+            for_each_pixel(c, |col, row| self.fill_rect(left + col * scale, y + row * scale, scale, scale, colour));
         }
     }
 
@@ -255,15 +213,7 @@ impl Canvas {
     pub(crate) fn text_up(&mut self, x: i64, y_bottom: i64, text: &str, scale: i64, colour: Rgb) {
         for (i, c) in text.chars().enumerate() {
             let start = y_bottom - i as i64 * ADVANCE * scale;
-            for_each_pixel(c, |col, row| {
-                self.fill_rect(
-                    x + row * scale,
-                    start - (col + 1) * scale,
-                    scale,
-                    scale,
-                    colour,
-                )
-            });
+            for_each_pixel(c, |col, row| self.fill_rect(x + row * scale, start - (col + 1) * scale, scale, scale, colour));
         }
     }
 }
@@ -385,11 +335,7 @@ const IDAT_MAX: usize = 1 << 20;
 /// An 8-bit RGB PNG of `rgb` (row-major, 3 bytes a pixel), every row with filter type 0.
 pub(crate) fn encode_png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
     let row = width as usize * 3;
-    assert_eq!(
-        rgb.len(),
-        row * height as usize,
-        "pixel buffer does not match {width}x{height}"
-    );
+    assert_eq!(rgb.len(), row * height as usize, "pixel buffer does not match {width}x{height}");
     let mut raw = Vec::with_capacity(height as usize * (row + 1));
     for line in rgb.chunks(row.max(1)).take(height as usize) {
         raw.push(0);
@@ -428,11 +374,7 @@ const CRC_TABLE: [u32; 256] = {
         let mut c = n as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             k += 1;
         }
         table[n] = c;
@@ -443,9 +385,7 @@ const CRC_TABLE: [u32; 256] = {
 
 /// CRC-32 (ISO 3309 / PNG), table-driven.
 fn crc32(bytes: &[u8]) -> u32 {
-    !bytes.iter().fold(!0u32, |c, &b| {
-        CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8)
-    })
+    !bytes.iter().fold(!0u32, |c, &b| CRC_TABLE[((c ^ b as u32) & 0xff) as usize] ^ (c >> 8))
 }
 
 #[cfg(test)]
@@ -460,19 +400,13 @@ mod tests {
 
     #[test]
     fn every_glyph_is_well_formed() {
-        let chars = ('A'..='Z')
-            .chain('a'..='z')
-            .chain('0'..='9')
-            .chain(" .,:=-+_/()?".chars());
+        let chars = ('A'..='Z').chain('a'..='z').chain('0'..='9').chain(" .,:=-+_/()?".chars());
         for c in chars {
             let rows = glyph(c).unwrap_or_else(|| panic!("no glyph for {c:?}"));
             let rows: Vec<&str> = rows.split_whitespace().collect();
             assert!(rows.len() <= 9, "{c:?} has {} rows", rows.len());
             for row in rows {
-                assert!(
-                    row.len() == GLYPH_W as usize && row.bytes().all(|b| b == b'#' || b == b'.'),
-                    "{c:?}: {row:?}"
-                );
+                assert!(row.len() == GLYPH_W as usize && row.bytes().all(|b| b == b'#' || b == b'.'), "{c:?}: {row:?}");
             }
         }
         assert!(glyph('~').is_none());

@@ -387,10 +387,7 @@ pub fn baseline<T: Ord>(y: &[[f64; 4]], groups: &[T], folds: usize) -> ([f64; 4]
         }
     }
     let column = |v: &[[f64; 4]], t: usize| v.iter().map(|r| r[t]).collect::<Vec<f64>>();
-    (
-        std::array::from_fn(|t| pearson(&column(&predictions, t), &column(y, t))),
-        std::array::from_fn(|t| mse(&column(&predictions, t), &column(y, t))),
-    )
+    (std::array::from_fn(|t| pearson(&column(&predictions, t), &column(y, t))), std::array::from_fn(|t| mse(&column(&predictions, t), &column(y, t))))
 }
 
 /// Per-feature mean and 1/sd over `rows`; a (numerically) constant feature gets scale 0.
@@ -547,7 +544,8 @@ fn top_two_eigen(a: &[f64], d: usize) -> ([Vec<f64>; 2], [f64; 2]) {
         return ([e0, e1], [0.0; 2]);
     }
     // Deterministic, generic start vectors.
-    let mut q: [Vec<f64>; 2] = std::array::from_fn(|k| (0..d).map(|i| (((i * 7 + k * 13 + 1) % 11) as f64 - 5.0) + 0.1 * (i as f64 + 1.0).sqrt()).collect());
+    let mut q: [Vec<f64>; 2] =
+        std::array::from_fn(|k| (0..d).map(|i| (((i * 7 + k * 13 + 1) % 11) as f64 - 5.0) + 0.1 * (i as f64 + 1.0).sqrt()).collect());
     orthonormalise(&mut q);
     let mut values = [0.0; 2];
     for _ in 0..5000 {
@@ -557,15 +555,11 @@ fn top_two_eigen(a: &[f64], d: usize) -> ([Vec<f64>; 2], [f64; 2]) {
         let t01 = dot(&q[0], &z[1]);
         let t11 = dot(&q[1], &z[1]);
         let (l, u) = sym2_eigen(t00, t01, t11);
-        let rot = |v: &[Vec<f64>; 2]| -> [Vec<f64>; 2] {
-            std::array::from_fn(|k| (0..d).map(|i| v[0][i] * u[k][0] + v[1][i] * u[k][1]).collect())
-        };
+        let rot = |v: &[Vec<f64>; 2]| -> [Vec<f64>; 2] { std::array::from_fn(|k| (0..d).map(|i| v[0][i] * u[k][0] + v[1][i] * u[k][1]).collect()) };
         q = rot(&q);
         z = rot(&z);
         values = l;
-        let residual = (0..2)
-            .map(|k| z[k].iter().zip(&q[k]).map(|(zi, qi)| (zi - l[k] * qi).powi(2)).sum::<f64>().sqrt())
-            .fold(0.0, f64::max);
+        let residual = (0..2).map(|k| z[k].iter().zip(&q[k]).map(|(zi, qi)| (zi - l[k] * qi).powi(2)).sum::<f64>().sqrt()).fold(0.0, f64::max);
         if residual <= 1e-10 * scale.max(l[0].abs()) {
             break;
         }
@@ -717,7 +711,8 @@ impl ProbeReport {
     }
 
     pub fn to_json(&self) -> Value {
-        let per_aspect = |f: &dyn Fn(usize) -> Value| -> Value { Value::Object(ASPECTS.iter().enumerate().map(|(t, a)| (a.to_string(), f(t))).collect()) };
+        let per_aspect =
+            |f: &dyn Fn(usize) -> Value| -> Value { Value::Object(ASPECTS.iter().enumerate().map(|(t, a)| (a.to_string(), f(t))).collect()) };
         let layers: Vec<Value> = self
             .layers
             .iter()
@@ -789,7 +784,14 @@ impl ProbeReport {
         let mut out = self.heading() + "\n\n";
         out += &format!("{:>5}  {:>8}  {:>8}  {:>8}  {:>8}   {}\n", "layer", "accuracy", "fluency", "prosody", "total", "PCA variance PC1, PC2");
         let b = self.baseline_pearson;
-        out += &format!("{:>5}  {:>8}  {:>8}  {:>8}  {:>8}   (training mean, no features)\n", "mean", fmt_r(b[0]), fmt_r(b[1]), fmt_r(b[2]), fmt_r(b[3]));
+        out += &format!(
+            "{:>5}  {:>8}  {:>8}  {:>8}  {:>8}   (training mean, no features)\n",
+            "mean",
+            fmt_r(b[0]),
+            fmt_r(b[1]),
+            fmt_r(b[2]),
+            fmt_r(b[3])
+        );
         for (l, (p, c)) in self.layers.iter().zip(&self.pca).enumerate() {
             let e = c.explained();
             out += &format!(
@@ -821,9 +823,8 @@ impl ProbeReport {
         let b = self.baseline_pearson.map(fmt_r);
         out += &format!("| mean only (baseline) | {} | {} | {} | {} | |\n", b[0], b[1], b[2], b[3]);
         for (l, (p, c)) in self.layers.iter().zip(&self.pca).enumerate() {
-            let cells: Vec<String> = (0..4)
-                .map(|t| if best[t] == Some(l) { format!("**{}**", fmt_r(p.pearson[t])) } else { fmt_r(p.pearson[t]) })
-                .collect();
+            let cells: Vec<String> =
+                (0..4).map(|t| if best[t] == Some(l) { format!("**{}**", fmt_r(p.pearson[t])) } else { fmt_r(p.pearson[t]) }).collect();
             let e = c.explained();
             out += &format!("| {l} | {} | {:.1}%, {:.1}% |\n", cells.join(" | "), 100.0 * e[0], 100.0 * e[1]);
         }
@@ -986,7 +987,8 @@ pub fn pca_grid_png(pcas: &[Pca], total: &[f64]) -> Vec<u8> {
         canvas.text(px + SIDE / 2 - text_width("PC1", 2) / 2, py + SIDE + 6, "PC1", 2, TEXT);
         canvas.text_up(x0 + 8, py + SIDE / 2 + text_width("PC2", 2) / 2, "PC2", 2, TEXT);
         let range = |k: usize| {
-            let (a, b) = pca.scores.iter().map(|s| s[k]).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+            let (a, b) =
+                pca.scores.iter().map(|s| s[k]).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
             if a.is_finite() && b > a { (a - 0.05 * (b - a), b + 0.05 * (b - a)) } else { (-1.0, 1.0) }
         };
         let ((x_lo, x_hi), (y_lo, y_hi)) = (range(0), range(1));
@@ -1070,7 +1072,13 @@ mod tests {
     }
 
     /// n utterances from `speakers` speakers, d features, targets from `target`.
-    fn synthetic(n: usize, d: usize, speakers: usize, seed: u64, target: impl Fn(&[f64], &mut SplitMix64) -> [f64; 4]) -> (Vec<f64>, Vec<[f64; 4]>, Vec<String>) {
+    fn synthetic(
+        n: usize,
+        d: usize,
+        speakers: usize,
+        seed: u64,
+        target: impl Fn(&[f64], &mut SplitMix64) -> [f64; 4],
+    ) -> (Vec<f64>, Vec<[f64; 4]>, Vec<String>) {
         let mut rng = SplitMix64::new(seed);
         let mut x = Vec::with_capacity(n * d);
         let mut y = Vec::with_capacity(n);

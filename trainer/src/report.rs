@@ -184,11 +184,8 @@ impl EvalReport {
             let human = scored.human.map(pick);
             let predicted = scored.predicted.map(pick);
             let speakers: Vec<String> = keep.iter().map(|&i| scored.speakers[i].clone()).collect();
-            let subset = Scored {
-                human: human.each_ref().map(Vec::as_slice),
-                predicted: predicted.each_ref().map(Vec::as_slice),
-                speakers: &speakers,
-            };
+            let subset =
+                Scored { human: human.each_ref().map(Vec::as_slice), predicted: predicted.each_ref().map(Vec::as_slice), speakers: &speakers };
             let (group_aspects, group_speakers) = aspect_stats(&subset, settings);
             subgroups.push((
                 group.to_string(),
@@ -317,13 +314,7 @@ impl EvalReport {
                 Some(aspects) => *aspects.as_array()[a],
                 None => AspectStats { pearson: self.pearson[a], pearson_ci95: None, mse: self.mse[a], mse_ci95: None, pearson_resamples_skipped: 0 },
             };
-            table.rows.push(vec![
-                name.to_string(),
-                number(stats.pearson),
-                interval(stats.pearson_ci95),
-                number(stats.mse),
-                interval(stats.mse_ci95),
-            ]);
+            table.rows.push(vec![name.to_string(), number(stats.pearson), interval(stats.pearson_ci95), number(stats.mse), interval(stats.mse_ci95)]);
         }
         table
     }
@@ -379,21 +370,11 @@ fn few_speakers_note() -> String {
 }
 
 fn comparison_title(comparison: &Comparison) -> String {
-    format!(
-        "comparison (paired speaker-level bootstrap): first = {}, second = {}; Δr = first − second",
-        comparison.model, comparison.other
-    )
+    format!("comparison (paired speaker-level bootstrap): first = {}, second = {}; Δr = first − second", comparison.model, comparison.other)
 }
 
 fn comparison_table(comparison: &Comparison) -> Table {
-    let mut table = Table::new(&[
-        ("aspect", false),
-        ("r first", true),
-        ("r second", true),
-        ("Δr", true),
-        ("95% CI", false),
-        ("first wins", true),
-    ]);
+    let mut table = Table::new(&[("aspect", false), ("r first", true), ("r second", true), ("Δr", true), ("95% CI", false), ("first wins", true)]);
     for (a, stats) in comparison.aspects.as_array().into_iter().enumerate() {
         table.rows.push(vec![
             ASPECTS[a].to_string(),
@@ -422,19 +403,13 @@ struct Table {
 
 impl Table {
     fn new(columns: &[(&'static str, bool)]) -> Self {
-        Self {
-            header: columns.iter().map(|c| c.0).collect(),
-            right_aligned: columns.iter().map(|c| c.1).collect(),
-            rows: Vec::new(),
-        }
+        Self { header: columns.iter().map(|c| c.0).collect(), right_aligned: columns.iter().map(|c| c.1).collect(), rows: Vec::new() }
     }
 
     /// Columns two spaces apart, each as wide as its widest cell (counted in characters, for `Δ`),
     /// a dashed line under the header.
     fn text(&self) -> String {
-        let width = |c: usize| {
-            self.rows.iter().map(|row| row[c].chars().count()).chain([self.header[c].chars().count()]).max().unwrap_or(0)
-        };
+        let width = |c: usize| self.rows.iter().map(|row| row[c].chars().count()).chain([self.header[c].chars().count()]).max().unwrap_or(0);
         let widths: Vec<usize> = (0..self.header.len()).map(width).collect();
         let line = |cells: Vec<String>| {
             let padded: Vec<String> = cells
@@ -458,10 +433,7 @@ impl Table {
     fn markdown(&self) -> String {
         let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
         let mut out = line(self.header.iter().map(|h| h.to_string()).collect());
-        out.push_str(&format!(
-            "|{}|\n",
-            self.right_aligned.iter().map(|&right| if right { "---:" } else { "---" }).collect::<Vec<_>>().join("|")
-        ));
+        out.push_str(&format!("|{}|\n", self.right_aligned.iter().map(|&right| if right { "---:" } else { "---" }).collect::<Vec<_>>().join("|")));
         for row in &self.rows {
             // A leading `*` would start emphasis in markdown.
             out.push_str(&line(row.iter().map(|cell| cell.replace('*', "\\*")).collect()));
@@ -596,7 +568,10 @@ mod tests {
             assert_eq!(stats["pearson_ci95"].as_array().unwrap().len(), 2);
             assert_eq!(stats["mse_ci95"].as_array().unwrap().len(), 2);
             let child = &json["subgroups"]["child"];
-            assert_eq!((child["n_utterances"].as_u64(), child["n_speakers"].as_u64(), child["few_speakers"].as_bool()), (Some(6), Some(2), Some(true)));
+            assert_eq!(
+                (child["n_utterances"].as_u64(), child["n_speakers"].as_u64(), child["few_speakers"].as_bool()),
+                (Some(6), Some(2), Some(true))
+            );
             assert!(child["aspects"][aspect]["pearson_ci95"].is_array());
             let paired = &json["comparison"]["aspects"][aspect];
             assert_eq!((paired["delta_pearson"].as_f64(), paired["wins"].as_f64()), (Some(0.0), Some(0.0)));

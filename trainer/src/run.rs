@@ -15,9 +15,9 @@ use sslpron_model::{EncoderConfig, HeadKind, ModelInfo, Preprocessing, Pronuncia
 use crate::bootstrap::BootstrapSettings;
 use crate::data::{Corpus, CorpusOptions, PhoneVocab, SpeakerInfo, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
+use crate::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
 use crate::plot::{Panel, scatter_png};
 use crate::report::{ASPECTS, EvalReport, Scored};
-use crate::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
 use crate::step::{Batch, OptimSettings, Strategy, TrainState};
 
 /// Where the initial weights come from.
@@ -179,8 +179,8 @@ pub fn run(config: &RunConfig, device: &Device) -> Result<Vec<EpochReport>, Stri
 /// functions of (seed, epoch), and every checkpoint is complete before it becomes the latest.
 pub fn resume(output: &Path, device: &Device) -> Result<Vec<EpochReport>, String> {
     let run_json = output.join("run.json");
-    let config: RunConfig = serde_json::from_slice(&std::fs::read(&run_json).map_err(err(run_json.display()))?)
-        .map_err(|e| format!("{}: {e}", run_json.display()))?;
+    let config: RunConfig =
+        serde_json::from_slice(&std::fs::read(&run_json).map_err(err(run_json.display()))?).map_err(|e| format!("{}: {e}", run_json.display()))?;
     let latest = output.join(CHECKPOINTS).join(LATEST);
     let checkpoint = match std::fs::read_to_string(&latest) {
         Ok(name) => Some(output.join(CHECKPOINTS).join(name.trim())),
@@ -241,8 +241,8 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
                 false => None,
             };
             let state = dir.join("state.json");
-            let progress: Progress = serde_json::from_slice(&std::fs::read(&state).map_err(err(state.display()))?)
-                .map_err(|e| format!("{}: {e}", state.display()))?;
+            let progress: Progress =
+                serde_json::from_slice(&std::fs::read(&state).map_err(err(state.display()))?).map_err(|e| format!("{}: {e}", state.display()))?;
             eprintln!("trainer: resuming after epoch {} from {}", progress.epochs_done, dir.display());
             (json, info, model, phone_ctc, progress)
         }
@@ -262,9 +262,8 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
         None => (Vec::new(), None),
     };
     let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
-    let load = |utts: &[Utterance]| -> Result<Vec<Vec<f32>>, String> {
-        utts.iter().map(|u| u.load_audio(&options).map_err(|e| e.to_string())).collect()
-    };
+    let load =
+        |utts: &[Utterance]| -> Result<Vec<Vec<f32>>, String> { utts.iter().map(|u| u.load_audio(&options).map_err(|e| e.to_string())).collect() };
     eprintln!("trainer: {} train / {} dev utterances; loading audio", train.len(), dev.len());
     let (train_audio, dev_audio) = (load(&train)?, load(&dev)?);
     let lengths: Vec<usize> = train_audio.iter().map(Vec::len).collect();
@@ -506,7 +505,8 @@ pub fn locate_model(spec: &Path) -> Result<sslpron_hub::ModelLocation, String> {
 pub fn load_model_for_inference(spec: &Path, device: &Device) -> Result<(ModelInfo, PronunciationModel), String> {
     if spec.is_file() {
         let bytes = std::fs::read(spec).map_err(err(spec.display()))?;
-        let sslpron_model::WebModel { info, model, .. } = sslpron_model::load_bundle(&bytes, &spec.display().to_string(), device).map_err(|e| e.to_string())?;
+        let sslpron_model::WebModel { info, model, .. } =
+            sslpron_model::load_bundle(&bytes, &spec.display().to_string(), device).map_err(|e| e.to_string())?;
         Ok((info, model))
     } else {
         let bytes = locate_model(spec)?.read()?;
@@ -539,7 +539,12 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
 }
 
 /// Predicted and human scores of `utts` (`[aspect][utterance]`), one utterance at a time (no padding).
-pub fn predict(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32>], device: &Device) -> Result<([Vec<f64>; 4], [Vec<f64>; 4]), String> {
+pub fn predict(
+    model: &PronunciationModel,
+    utts: &[Utterance],
+    audio: &[Vec<f32>],
+    device: &Device,
+) -> Result<([Vec<f64>; 4], [Vec<f64>; 4]), String> {
     let model = model.valid();
     let inference = device.clone().inner();
     let (mut predicted, mut human): ([Vec<f64>; 4], [Vec<f64>; 4]) = Default::default();
@@ -582,16 +587,11 @@ fn final_report(
     }
     let (predicted, human) = predict(model, dev, audio, device)?;
     let dev_speakers: Vec<String> = dev.iter().map(|u| u.speaker.clone()).collect();
-    let scored = Scored {
-        human: human.each_ref().map(Vec::as_slice),
-        predicted: predicted.each_ref().map(Vec::as_slice),
-        speakers: &dev_speakers,
-    };
+    let scored = Scored { human: human.each_ref().map(Vec::as_slice), predicted: predicted.each_ref().map(Vec::as_slice), speakers: &dev_speakers };
     let report = EvalReport::analyse(name, &scored, speakers, BootstrapSettings::default());
     report.write(output)?;
     eprintln!("{}", report.table());
-    let panels: Vec<Panel> =
-        (0..4).map(|k| Panel { title: ASPECTS[k], human: &human[k], predicted: &predicted[k] }).collect();
+    let panels: Vec<Panel> = (0..4).map(|k| Panel { title: ASPECTS[k], human: &human[k], predicted: &predicted[k] }).collect();
     scatter_png(&panels, &output.join("dev_scatter.png"))
 }
 

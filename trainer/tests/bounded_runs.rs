@@ -35,8 +35,7 @@ fn max_steps_ends_the_run_and_its_resume_there() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let reports = epochs_reported(&output);
     assert_eq!(reports.len(), 2, "{reports:?}");
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(output.join("checkpoints/epoch-0002/state.json")).unwrap()).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(output.join("checkpoints/epoch-0002/state.json")).unwrap()).unwrap();
     assert_eq!(state["steps_done"], 7, "{state}");
     // Resuming a run that reached its bound trains nothing more.
     let out = trainer(&["--resume", output.to_str().unwrap()]);
@@ -91,8 +90,7 @@ fn over_long_utterances_are_left_out_with_a_note() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("1 train utterance(s) longer than 60 s left out: 000060082 (61.0 s)"), "{stderr}");
     // 4 of the 5 utterances trained: 4 steps at batch 1.
-    let state: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(output.join("checkpoints/epoch-0001/state.json")).unwrap()).unwrap();
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(output.join("checkpoints/epoch-0001/state.json")).unwrap()).unwrap();
     assert_eq!(state["steps_done"], 4, "{state}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,9 +11,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use data::{
-    BLANK, Corpus, CorpusOptions, DataError, LABEL_NAMES, PaddedBatch, Padding, PhoneVocab,
-    SpeakerList, SplitMix64, Utterance, batches, frame_lengths, length_mask, pad_batch,
-    shuffled_batches, split_by_speakers, strip_stress,
+    BLANK, Corpus, CorpusOptions, DataError, LABEL_NAMES, PaddedBatch, Padding, PhoneVocab, SpeakerList, SplitMix64, Utterance, batches,
+    frame_lengths, length_mask, pad_batch, shuffled_batches, split_by_speakers, strip_stress,
 };
 use sslpron_audio::PrepareOptions;
 
@@ -82,41 +81,11 @@ fn expected_train(root: &Path) -> Vec<Utterance> {
         phones: phones(ph),
     };
     vec![
-        u(
-            "000060049",
-            "0006",
-            "ZERO THREE FIVE",
-            [8.0, 9.0, 9.0, 8.0],
-            "Z IH1 R OW0 TH R IY0 F AY0 V",
-        ),
-        u(
-            "000060082",
-            "0006",
-            "KATE LIKES LAMB",
-            [9.0, 9.0, 9.0, 9.0],
-            "K EH0 T L AY0 K S L AE0 M",
-        ),
-        u(
-            "000060136",
-            "0006",
-            "I'M NOT A ACTOR",
-            [9.0, 9.0, 8.0, 9.0],
-            "AY0 M N AA0 T AH0 AE1 K T ER0",
-        ),
-        u(
-            "010120180",
-            "1012",
-            "I GO WITH THE FOLLOW",
-            [9.0, 9.0, 8.0, 8.0],
-            "AY0 G OW0 W IH0 TH DH AH0 F AH1 L OW0",
-        ),
-        u(
-            "010120193",
-            "1012",
-            "WELCOME TO THE NEW BOSS",
-            [9.0, 9.0, 9.0, 9.0],
-            "W EH1 L K AH0 M T UW0 DH AH0 N Y UW0 B AH0 S",
-        ),
+        u("000060049", "0006", "ZERO THREE FIVE", [8.0, 9.0, 9.0, 8.0], "Z IH1 R OW0 TH R IY0 F AY0 V"),
+        u("000060082", "0006", "KATE LIKES LAMB", [9.0, 9.0, 9.0, 9.0], "K EH0 T L AY0 K S L AE0 M"),
+        u("000060136", "0006", "I'M NOT A ACTOR", [9.0, 9.0, 8.0, 9.0], "AY0 M N AA0 T AH0 AE1 K T ER0"),
+        u("010120180", "1012", "I GO WITH THE FOLLOW", [9.0, 9.0, 8.0, 8.0], "AY0 G OW0 W IH0 TH DH AH0 F AH1 L OW0"),
+        u("010120193", "1012", "WELCOME TO THE NEW BOSS", [9.0, 9.0, 9.0, 9.0], "W EH1 L K AH0 M T UW0 DH AH0 N Y UW0 B AH0 S"),
     ]
 }
 
@@ -181,9 +150,7 @@ fn phones_fall_back_to_scores_json_without_text_phone() {
 fn phones_come_from_text_phone_when_present() {
     // Make the sources disagree: text-phone must win.
     let s = Scratch::copy("text-phone-wins");
-    s.edit("resource/text-phone", |t| {
-        t.replace("000060049.2\tF_B AY0_I V_E", "000060049.2\tV_B AY0_I F_E")
-    });
+    s.edit("resource/text-phone", |t| t.replace("000060049.2\tF_B AY0_I V_E", "000060049.2\tV_B AY0_I F_E"));
     let train = Corpus::open(&s.0).unwrap().split("train").unwrap();
     assert_eq!(train[0].phones, phones("Z IH1 R OW0 TH R IY0 V AY0 F"));
 }
@@ -204,44 +171,20 @@ fn labels_from_another_scores_file() {
 }"#,
     )
     .unwrap();
-    let corpus = Corpus::open_with(
-        &fixture(),
-        &CorpusOptions {
-            labels: Some(alt.clone()),
-        },
-    )
-    .unwrap();
+    let corpus = Corpus::open_with(&fixture(), &CorpusOptions { labels: Some(alt.clone()) }).unwrap();
     assert_eq!(corpus.labels_path(), alt);
     let train = corpus.split("train").unwrap();
     let labels: Vec<[f32; 4]> = train.iter().map(|u| u.labels).collect();
-    assert_eq!(
-        labels,
-        [
-            [1.0, 2.0, 3.0, 4.5],
-            [2.0; 4],
-            [3.0; 4],
-            [4.0; 4],
-            [0.0, 10.0, 5.0, 5.0]
-        ]
-    );
+    assert_eq!(labels, [[1.0, 2.0, 3.0, 4.5], [2.0; 4], [3.0; 4], [4.0; 4], [0.0, 10.0, 5.0, 5.0]]);
     // Everything else still comes from the corpus (phones from its text-phone).
     let expected = expected_train(&fixture());
     for (got, want) in train.iter().zip(&expected) {
-        assert_eq!(
-            (&got.id, &got.speaker, &got.text, &got.phones),
-            (&want.id, &want.speaker, &want.text, &want.phones)
-        );
+        assert_eq!((&got.id, &got.speaker, &got.text, &got.phones), (&want.id, &want.speaker, &want.text, &want.phones));
     }
     // The test split's ids are not in a train-only labels file.
     let err = corpus.split("test").unwrap_err();
-    assert!(
-        matches!(&err, DataError::UnknownUtterance { utt, .. } if utt == "096110003"),
-        "{err}"
-    );
-    assert!(
-        err.to_string().starts_with(&alt.display().to_string()),
-        "{err}"
-    );
+    assert!(matches!(&err, DataError::UnknownUtterance { utt, .. } if utt == "096110003"), "{err}");
+    assert!(err.to_string().starts_with(&alt.display().to_string()), "{err}");
 }
 
 #[test]
@@ -257,15 +200,8 @@ fn audio_loads_at_the_generated_lengths() {
         // Normalised per utterance (do_normalize): mean 0, variance 1.
         let n = x.len() as f64;
         let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-        let var = x
-            .iter()
-            .map(|&v| (f64::from(v) - mean).powi(2))
-            .sum::<f64>()
-            / n;
-        assert!(
-            mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3,
-            "{id}: mean {mean}, var {var}"
-        );
+        let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
+        assert!(mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3, "{id}: mean {mean}, var {var}");
     }
 }
 
@@ -275,11 +211,7 @@ fn audio_loads_at_the_generated_lengths() {
 /// Asserts the message starts with `file` (the file it is about) and contains `needle`.
 fn assert_names(err: &DataError, file: &Path, needle: &str) {
     let msg = err.to_string();
-    assert!(
-        msg.starts_with(&file.display().to_string()),
-        "message does not start with {}: {msg}",
-        file.display()
-    );
+    assert!(msg.starts_with(&file.display().to_string()), "message does not start with {}: {msg}", file.display());
     assert!(msg.contains(needle), "message lacks {needle:?}: {msg}");
 }
 
@@ -305,13 +237,7 @@ fn error_missing_scores_json() {
 fn error_missing_labels_override() {
     let s = Scratch::new("no-override");
     let alt = s.path("scores-train.json");
-    let err = Corpus::open_with(
-        &fixture(),
-        &CorpusOptions {
-            labels: Some(alt.clone()),
-        },
-    )
-    .unwrap_err();
+    let err = Corpus::open_with(&fixture(), &CorpusOptions { labels: Some(alt.clone()) }).unwrap_err();
     assert_names(&err, &alt, "not found");
 }
 
@@ -335,43 +261,26 @@ fn error_wav_listed_but_absent() {
     let err = Corpus::open(&s.0).unwrap().split("train").unwrap_err();
     assert!(matches!(err, DataError::MissingWav { .. }), "{err}");
     assert_names(&err, &s.path("train/wav.scp"), "010120180");
-    assert!(
-        err.to_string().contains(&wav.display().to_string()),
-        "{err}"
-    );
+    assert!(err.to_string().contains(&wav.display().to_string()), "{err}");
 }
 
 #[test]
 fn error_utterance_without_labels() {
     let s = Scratch::copy("unknown-id");
     // A complete, valid entry in every list (and an existing WAV) but none in scores.json.
-    std::fs::copy(
-        s.path("WAVE/SPEAKER0006/000060049.WAV"),
-        s.path("WAVE/SPEAKER0006/000069999.WAV"),
-    )
-    .unwrap();
-    s.edit("train/wav.scp", |t| {
-        t + "000069999\tWAVE/SPEAKER0006/000069999.WAV\n"
-    });
+    std::fs::copy(s.path("WAVE/SPEAKER0006/000060049.WAV"), s.path("WAVE/SPEAKER0006/000069999.WAV")).unwrap();
+    s.edit("train/wav.scp", |t| t + "000069999\tWAVE/SPEAKER0006/000069999.WAV\n");
     s.edit("train/utt2spk", |t| t + "000069999 0006\n");
     s.edit("train/text", |t| t + "000069999\tZERO\n");
     let err = Corpus::open(&s.0).unwrap().split("train").unwrap_err();
-    assert!(
-        matches!(&err, DataError::UnknownUtterance { utt, .. } if utt == "000069999"),
-        "{err}"
-    );
+    assert!(matches!(&err, DataError::UnknownUtterance { utt, .. } if utt == "000069999"), "{err}");
     assert_names(&err, &s.path("resource/scores.json"), "000069999");
 }
 
 #[test]
 fn error_utterance_without_phones() {
     let s = Scratch::copy("no-phones");
-    s.edit("resource/text-phone", |t| {
-        t.lines()
-            .filter(|l| !l.starts_with("000060082."))
-            .map(|l| format!("{l}\n"))
-            .collect()
-    });
+    s.edit("resource/text-phone", |t| t.lines().filter(|l| !l.starts_with("000060082.")).map(|l| format!("{l}\n")).collect());
     let err = Corpus::open(&s.0).unwrap().split("train").unwrap_err();
     assert!(matches!(err, DataError::NoPhones { .. }), "{err}");
     assert_names(&err, &s.path("resource/text-phone"), "000060082");
@@ -399,20 +308,14 @@ fn error_duplicate_id_names_file_and_line() {
     s.edit("train/text", |t| t + "000060049\tZERO THREE FIVE\n");
     let err = Corpus::open(&s.0).unwrap().split("train").unwrap_err();
     assert!(matches!(err, DataError::Parse { line: 6, .. }), "{err}");
-    assert_names(
-        &err,
-        &s.path("train/text"),
-        ":6: utterance 000060049 is listed twice",
-    );
+    assert_names(&err, &s.path("train/text"), ":6: utterance 000060049 is listed twice");
 }
 
 #[test]
 fn error_malformed_json_has_line_and_column() {
     let s = Scratch::copy("bad-json");
     // Cut the file in the middle of line 3 (`  "accuracy": 8,`).
-    s.edit("resource/scores.json", |t| {
-        t.lines().take(3).collect::<Vec<_>>().join("\n")
-    });
+    s.edit("resource/scores.json", |t| t.lines().take(3).collect::<Vec<_>>().join("\n"));
     let err = Corpus::open(&s.0).unwrap_err();
     assert!(matches!(err, DataError::Json { .. }), "{err}");
     assert_names(&err, &s.path("resource/scores.json"), "malformed JSON");
@@ -422,55 +325,31 @@ fn error_malformed_json_has_line_and_column() {
 #[test]
 fn error_json_missing_label_field() {
     let s = Scratch::copy("no-fluency");
-    s.edit("resource/scores.json", |t| {
-        t.replacen("  \"fluency\": 9,\n", "", 1)
-    });
+    s.edit("resource/scores.json", |t| t.replacen("  \"fluency\": 9,\n", "", 1));
     let err = Corpus::open(&s.0).unwrap_err();
-    assert_names(
-        &err,
-        &s.path("resource/scores.json"),
-        "missing field `fluency`",
-    );
+    assert_names(&err, &s.path("resource/scores.json"), "missing field `fluency`");
 }
 
 #[test]
 fn error_label_out_of_range() {
     let s = Scratch::copy("label-range");
-    s.edit("resource/scores.json", |t| {
-        t.replacen("\"total\": 8,", "\"total\": 80,", 1)
-    });
+    s.edit("resource/scores.json", |t| t.replacen("\"total\": 8,", "\"total\": 80,", 1));
     let err = Corpus::open(&s.0).unwrap_err();
     assert!(matches!(err, DataError::BadLabel { .. }), "{err}");
-    assert_names(
-        &err,
-        &s.path("resource/scores.json"),
-        "000060049: total is 80",
-    );
+    assert_names(&err, &s.path("resource/scores.json"), "000060049: total is 80");
 }
 
 #[test]
 fn error_text_phone_gap_and_bad_key() {
     let s = Scratch::copy("text-phone-gap");
-    s.edit("resource/text-phone", |t| {
-        t.replace("000060049.1\tTH_B R_I IY0_E\n", "")
-    });
+    s.edit("resource/text-phone", |t| t.replace("000060049.1\tTH_B R_I IY0_E\n", ""));
     let err = Corpus::open(&s.0).unwrap_err();
-    assert_names(
-        &err,
-        &s.path("resource/text-phone"),
-        "utterance 000060049: word 1 is missing",
-    );
+    assert_names(&err, &s.path("resource/text-phone"), "utterance 000060049: word 1 is missing");
 
     let s = Scratch::copy("text-phone-key");
-    s.edit("resource/text-phone", |t| {
-        t.replace("000060049.1\t", "000060049-1\t")
-    });
+    s.edit("resource/text-phone", |t| t.replace("000060049.1\t", "000060049-1\t"));
     let err = Corpus::open(&s.0).unwrap_err();
-    assert_names(
-        &err,
-        &s.path("resource/text-phone"),
-        ":2: expected `<utterance-id>.<word-index>`",
-    );
+    assert_names(&err, &s.path("resource/text-phone"), ":2: expected `<utterance-id>.<word-index>`");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -497,10 +376,7 @@ fn dev_split_is_speaker_disjoint_and_complete() {
     all.sort();
     assert_eq!(all, ids(&utts));
     // The unchecked partition agrees.
-    assert_eq!(
-        split_by_speakers(utts, &dev_speakers.speakers),
-        (train, dev)
-    );
+    assert_eq!(split_by_speakers(utts, &dev_speakers.speakers), (train, dev));
 }
 
 #[test]
@@ -527,17 +403,9 @@ fn dev_split_errors_name_the_list() {
     let err = SpeakerList::read(&list).unwrap_err();
     assert_names(&err, &list, "not found");
     std::fs::write(&list, "0006 1012\n").unwrap();
-    assert_names(
-        &SpeakerList::read(&list).unwrap_err(),
-        &list,
-        ":1: expected one speaker id",
-    );
+    assert_names(&SpeakerList::read(&list).unwrap_err(), &list, ":1: expected one speaker id");
     std::fs::write(&list, "\n# none\n").unwrap();
-    assert_names(
-        &SpeakerList::read(&list).unwrap_err(),
-        &list,
-        "names no speakers",
-    );
+    assert_names(&SpeakerList::read(&list).unwrap_err(), &list, "names no speakers");
     std::fs::write(&list, "0006\n1012\n").unwrap();
     let utts = Corpus::open(&fixture()).unwrap().split("train").unwrap();
     let err = SpeakerList::read(&list).unwrap().split(utts).unwrap_err();
@@ -553,26 +421,18 @@ fn phone_vocab_from_fixture_train() {
     let train = corpus.split("train").unwrap();
     let vocab = PhoneVocab::from_utterances(&train, false);
     // Stress stripped, sorted, blank first: the 26 phones of the five train prompts.
-    let expected: Vec<String> = std::iter::once(BLANK)
-        .chain("AA AE AH AY B DH EH ER F G IH IY K L M N OW R S T TH UW V W Y Z".split(' '))
-        .map(str::to_string)
-        .collect();
+    let expected: Vec<String> =
+        std::iter::once(BLANK).chain("AA AE AH AY B DH EH ER F G IH IY K L M N OW R S T TH UW V W Y Z".split(' ')).map(str::to_string).collect();
     assert_eq!(vocab.tokens(), expected.as_slice());
     assert_eq!(vocab.len(), 27);
     // ZERO THREE FIVE = Z IH1 R OW0 TH R IY0 F AY0 V.
-    assert_eq!(
-        vocab.encode(&train[0]).unwrap(),
-        [26, 11, 18, 17, 21, 18, 12, 9, 4, 23]
-    );
+    assert_eq!(vocab.encode(&train[0]).unwrap(), [26, 11, 18, 17, 21, 18, 12, 9, 4, 23]);
     assert_eq!(vocab.id(BLANK), None);
 
     // THING's NG is in the test split only.
     let test = corpus.split("test").unwrap();
     let err = vocab.encode(&test[0]).unwrap_err();
-    assert!(
-        matches!(&err, DataError::UnknownPhone { phone, .. } if phone == "NG"),
-        "{err}"
-    );
+    assert!(matches!(&err, DataError::UnknownPhone { phone, .. } if phone == "NG"), "{err}");
     assert!(err.to_string().contains("096110003"), "{err}");
 
     // With stress: AH0 and AH1 are two tokens.
@@ -581,10 +441,7 @@ fn phone_vocab_from_fixture_train() {
     assert_ne!(stressed.id("AH0"), stressed.id("AH1"));
     assert_eq!(stressed.id("AH"), None);
     assert_eq!(vocab.id("AH0"), vocab.id("AH1"));
-    assert_eq!(
-        [strip_stress("AH0"), strip_stress("AH1"), strip_stress("NG")],
-        ["AH", "AH", "NG"]
-    );
+    assert_eq!([strip_stress("AH0"), strip_stress("AH1"), strip_stress("NG")], ["AH", "AH", "NG"]);
 }
 
 #[test]
@@ -596,32 +453,16 @@ fn phone_vocab_round_trips_and_load_checks() {
     vocab.save(&path).unwrap();
     let loaded = PhoneVocab::load(&path).unwrap();
     assert_eq!(loaded, vocab);
-    assert_eq!(
-        loaded.encode(&train[4]).unwrap(),
-        vocab.encode(&train[4]).unwrap()
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(loaded.encode(&train[4]).unwrap(), vocab.encode(&train[4]).unwrap());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(json["tokens"][0], BLANK);
     assert_eq!(json["keep_stress"], false);
 
     for (content, needle) in [
-        (
-            r#"{"keep_stress": false, "tokens": ["AA", "<blank>"]}"#,
-            "first token",
-        ),
-        (
-            r#"{"keep_stress": false, "tokens": ["<blank>", "AA", "AA"]}"#,
-            "appears twice",
-        ),
-        (
-            r#"{"keep_stress": false, "tokens": ["<blank>", "AA1"]}"#,
-            "stress digit",
-        ),
-        (
-            r#"{"keep_stress": false, "tokens": ["<blank>", "AA""#,
-            "malformed JSON",
-        ),
+        (r#"{"keep_stress": false, "tokens": ["AA", "<blank>"]}"#, "first token"),
+        (r#"{"keep_stress": false, "tokens": ["<blank>", "AA", "AA"]}"#, "appears twice"),
+        (r#"{"keep_stress": false, "tokens": ["<blank>", "AA1"]}"#, "stress digit"),
+        (r#"{"keep_stress": false, "tokens": ["<blank>", "AA""#, "malformed JSON"),
     ] {
         std::fs::write(&path, content).unwrap();
         assert_names(&PhoneVocab::load(&path).unwrap_err(), &path, needle);
@@ -647,14 +488,7 @@ fn assert_each_once(batches: &[Vec<usize>], n: usize) {
 fn splitmix64_matches_the_reference_sequence() {
     // Vigna's splitmix64.c with state 0.
     let mut rng = SplitMix64::new(0);
-    assert_eq!(
-        [rng.next_u64(), rng.next_u64(), rng.next_u64()],
-        [
-            0xE220_A839_7B1D_CDAF,
-            0x6E78_9E6A_A1B9_65F4,
-            0x06C4_5D18_8009_454F
-        ]
-    );
+    assert_eq!([rng.next_u64(), rng.next_u64(), rng.next_u64()], [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F]);
 }
 
 #[test]
@@ -664,10 +498,7 @@ fn batches_cover_each_utterance_once_with_full_batches() {
         let b = batches(&lengths[..n], batch_size, 3, 0);
         assert_each_once(&b, n);
         let short: Vec<_> = b.iter().filter(|x| x.len() != batch_size).collect();
-        assert!(
-            short.len() <= 1 && short.iter().all(|x| !x.is_empty() && x.len() < batch_size),
-            "{short:?}"
-        );
+        assert!(short.len() <= 1 && short.iter().all(|x| !x.is_empty() && x.len() < batch_size), "{short:?}");
         assert_eq!(b.len(), n.div_ceil(batch_size));
         assert_each_once(&shuffled_batches(n, batch_size, 3, 0), n);
     }
@@ -677,21 +508,9 @@ fn batches_cover_each_utterance_once_with_full_batches() {
 fn batches_are_a_function_of_seed_and_epoch() {
     let lengths = spread_lengths(1000);
     let a = batches(&lengths, 4, 42, 5);
-    assert_eq!(
-        a,
-        batches(&lengths, 4, 42, 5),
-        "same (seed, epoch), same batches"
-    );
-    assert_ne!(
-        a,
-        batches(&lengths, 4, 42, 6),
-        "another epoch, another order"
-    );
-    assert_ne!(
-        a,
-        batches(&lengths, 4, 43, 5),
-        "another seed, another order"
-    );
+    assert_eq!(a, batches(&lengths, 4, 42, 5), "same (seed, epoch), same batches");
+    assert_ne!(a, batches(&lengths, 4, 42, 6), "another epoch, another order");
+    assert_ne!(a, batches(&lengths, 4, 43, 5), "another seed, another order");
     let s = shuffled_batches(1000, 4, 42, 5);
     assert_eq!(s, shuffled_batches(1000, 4, 42, 5));
     assert_ne!(s, shuffled_batches(1000, 4, 42, 6));
@@ -705,14 +524,8 @@ fn batches_are_a_function_of_seed_and_epoch() {
             })
             .collect::<HashSet<_>>()
     };
-    let shared = sets(&a)
-        .intersection(&sets(&batches(&lengths, 4, 42, 6)))
-        .count();
-    assert!(
-        shared < a.len() / 2,
-        "{shared} of {} batches unchanged across epochs",
-        a.len()
-    );
+    let shared = sets(&a).intersection(&sets(&batches(&lengths, 4, 42, 6))).count();
+    assert!(shared < a.len() / 2, "{shared} of {} batches unchanged across epochs", a.len());
 }
 
 #[test]
@@ -762,14 +575,8 @@ fn batches_group_similar_lengths() {
         }
         1.0 - real as f64 / total as f64
     };
-    let (pb, pr) = (
-        pad(&batches(&lengths, 4, 0, 0)),
-        pad(&shuffled_batches(lengths.len(), 4, 0, 0)),
-    );
-    assert!(
-        pb < 0.05 && pr > 0.2,
-        "padded fraction: bucketed {pb}, random {pr}"
-    );
+    let (pb, pr) = (pad(&batches(&lengths, 4, 0, 0)), pad(&shuffled_batches(lengths.len(), 4, 0, 0)));
+    assert!(pb < 0.05 && pr > 0.2, "padded fraction: bucketed {pb}, random {pr}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -778,32 +585,15 @@ fn batches_group_similar_lengths() {
 #[test]
 fn pad_batch_zero_pads_and_keeps_lengths() {
     let b = pad_batch(&[vec![1.0, 2.0, 3.0], vec![4.0], vec![5.0, 6.0]]);
-    assert_eq!(
-        b,
-        PaddedBatch {
-            values: vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 5.0, 6.0, 0.0],
-            lengths: vec![3, 1, 2],
-            max_len: 3,
-        }
-    );
+    assert_eq!(b, PaddedBatch { values: vec![1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 5.0, 6.0, 0.0], lengths: vec![3, 1, 2], max_len: 3 });
     assert_eq!(b.batch_size(), 3);
-    assert_eq!(
-        b.attention_mask(),
-        [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0]
-    );
+    assert_eq!(b.attention_mask(), [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0]);
     assert_eq!(b.mask_lengths(Padding::Masked), Some(&[3, 1, 2][..]));
     assert_eq!(b.mask_lengths(Padding::SeedCompat), None);
     assert_eq!(Padding::default(), Padding::Masked);
     // Slices work as well as vectors; an empty batch is empty.
     let empty: [&[f32]; 0] = [];
-    assert_eq!(
-        pad_batch(&empty),
-        PaddedBatch {
-            values: vec![],
-            lengths: vec![],
-            max_len: 0
-        }
-    );
+    assert_eq!(pad_batch(&empty), PaddedBatch { values: vec![], lengths: vec![], max_len: 0 });
     let b = pad_batch(&[&[][..], &[1.0][..]]);
     assert_eq!((b.values, b.max_len), (vec![0.0, 1.0], 1));
 }
@@ -815,29 +605,17 @@ fn frame_lengths_follow_the_conv_stack() {
     let stride = [5, 2, 2, 2, 2, 2, 2];
     // transformers' _get_feat_extract_output_lengths: 1 s → 49 frames; 400 samples (25 ms) is the
     // shortest input with one frame; 320 more samples give one more frame.
-    assert_eq!(
-        frame_lengths(&[16_000, 400, 399, 720, 719, 0, 48_000], &kernel, &stride),
-        [49, 1, 0, 2, 1, 0, 149]
-    );
+    assert_eq!(frame_lengths(&[16_000, 400, 399, 720, 719, 0, 48_000], &kernel, &stride), [49, 1, 0, 2, 1, 0, 149]);
     // By hand, one layer: floor((L - k) / s) + 1.
-    assert_eq!(
-        frame_lengths(&[10, 11, 14, 15, 9], &[10], &[5]),
-        [1, 1, 1, 2, 0]
-    );
-    assert_eq!(
-        length_mask(&[2, 0, 3], 3),
-        [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
-    );
+    assert_eq!(frame_lengths(&[10, 11, 14, 15, 9], &[10], &[5]), [1, 1, 1, 2, 0]);
+    assert_eq!(length_mask(&[2, 0, 3], 3), [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
 }
 
 #[test]
 fn fixture_batch_end_to_end() {
     // Corpus → audio → length-bucketed batch → padded tensor data and frame lengths.
     let utts = Corpus::open(&fixture()).unwrap().split("train").unwrap();
-    let audio: Vec<Vec<f32>> = utts
-        .iter()
-        .map(|u| u.load_audio(&PrepareOptions::default()).unwrap())
-        .collect();
+    let audio: Vec<Vec<f32>> = utts.iter().map(|u| u.load_audio(&PrepareOptions::default()).unwrap()).collect();
     let lengths: Vec<usize> = audio.iter().map(Vec::len).collect();
     let order = batches(&lengths, 2, 0, 0);
     assert_each_once(&order, utts.len());

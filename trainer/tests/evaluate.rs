@@ -20,7 +20,8 @@ fn evaluates_a_split_with_tsv_labels() {
     let dir = std::env::temp_dir().join(format!("sslpron-evaluate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let labels = dir.join("test-scores.tsv");
-    std::fs::write(&labels, "utt_id\tfluency\tprosodic\taccuracy_provisional\ttotal_provisional\n096110003\t8\t7\t6\t7\n096110004\t4\t5\t3\t4\n").unwrap();
+    std::fs::write(&labels, "utt_id\tfluency\tprosodic\taccuracy_provisional\ttotal_provisional\n096110003\t8\t7\t6\t7\n096110004\t4\t5\t3\t4\n")
+        .unwrap();
     let out_dir = dir.join("report");
     let args = ["--model", "tests/fixtures/models/wavlm-base", "--data", "tests/fixtures/corpus-tiny", "--split", "test"];
     let out = evaluate(&[&args[..], &["--labels", labels.to_str().unwrap(), "--output", out_dir.to_str().unwrap()]].concat());
@@ -71,7 +72,11 @@ fn intervals_subgroups_and_a_comparison_with_itself_on_the_fixture_corpus() {
     assert_eq!(report["bootstrap"]["resamples"], 200);
     for (group, utterances) in [("child", 3), ("adult", 2), ("female", 3), ("male", 2)] {
         let g = &report["subgroups"][group];
-        assert_eq!((g["n_utterances"].as_u64(), g["n_speakers"].as_u64(), g["few_speakers"].as_bool()), (Some(utterances), Some(1), Some(true)), "{group}: {report}");
+        assert_eq!(
+            (g["n_utterances"].as_u64(), g["n_speakers"].as_u64(), g["few_speakers"].as_bool()),
+            (Some(utterances), Some(1), Some(true)),
+            "{group}: {report}"
+        );
     }
     assert!(report["subgroups"].get("teen").is_none(), "no teenager in the split");
     assert_eq!(report["comparison"]["other"], model);

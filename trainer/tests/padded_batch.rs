@@ -70,7 +70,8 @@ fn padded_batch_of_unequal_lengths_trains_like_each_utterance_alone() {
             let (loss, grads) = loss_and_gradients(&state, &config, &alone);
             mean_loss += loss / clips.len() as f64;
             if mean_grads.is_empty() {
-                mean_grads = grads.iter().map(|t| NamedTensor { name: t.name.clone(), shape: t.shape.clone(), values: vec![0.0; t.values.len()] }).collect();
+                mean_grads =
+                    grads.iter().map(|t| NamedTensor { name: t.name.clone(), shape: t.shape.clone(), values: vec![0.0; t.values.len()] }).collect();
             }
             for (sum, g) in mean_grads.iter_mut().zip(&grads) {
                 assert_eq!(sum.name, g.name);
@@ -99,12 +100,21 @@ fn padded_batch_of_unequal_lengths_trains_like_each_utterance_alone() {
 
         let (loss_err, grad_err, tensor) = compare(false);
         eprintln!("{name}: masked batch vs each alone: loss {loss_err:.2e} relative, gradients {grad_err:.2e} of the peak ({tensor})");
-        assert!(loss_err <= LOSS_RELATIVE, "{name}: padded batch loss differs from the mean over each utterance alone by {loss_err:e} relative (padding counted as audio?)");
-        assert!(grad_err <= GRADIENT_RELATIVE, "{name}: gradient of `{tensor}` differs from the mean over each utterance alone by {grad_err:e} of the peak");
+        assert!(
+            loss_err <= LOSS_RELATIVE,
+            "{name}: padded batch loss differs from the mean over each utterance alone by {loss_err:e} relative (padding counted as audio?)"
+        );
+        assert!(
+            grad_err <= GRADIENT_RELATIVE,
+            "{name}: gradient of `{tensor}` differs from the mean over each utterance alone by {grad_err:e} of the peak"
+        );
 
         // Without lengths (what `--seed-compat` asks for) the padding is audio: far outside the bounds.
         let (loss_err, grad_err, tensor) = compare(true);
         eprintln!("{name}: seed-compat batch vs each alone: loss {loss_err:.2e} relative, gradients {grad_err:.2e} of the peak ({tensor})");
-        assert!(loss_err > 100.0 * LOSS_RELATIVE && grad_err > 10.0 * GRADIENT_RELATIVE, "{name}: unmasked padding should move loss and gradients; the test could not fail");
+        assert!(
+            loss_err > 100.0 * LOSS_RELATIVE && grad_err > 10.0 * GRADIENT_RELATIVE,
+            "{name}: unmasked padding should move loss and gradients; the test could not fail"
+        );
     }
 }

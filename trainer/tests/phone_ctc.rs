@@ -53,9 +53,7 @@ fn brute_force_mean(logits: &[Vec<Vec<f64>>], frames: &[usize], targets: &[Vec<u
 
 fn logits_fixture() -> Vec<Vec<Vec<f64>>> {
     // Deterministic, far from uniform: a path-independent loss would not match by accident.
-    (0..2)
-        .map(|b| (0..FRAMES).map(|t| (0..VOCAB).map(|c| ((b * 31 + t * 7 + c * 13) as f64 * 0.77).sin() * 2.0).collect()).collect())
-        .collect()
+    (0..2).map(|b| (0..FRAMES).map(|t| (0..VOCAB).map(|c| ((b * 31 + t * 7 + c * 13) as f64 * 0.77).sin() * 2.0).collect()).collect()).collect()
 }
 
 fn to_tensor(logits: &[Vec<Vec<f64>>], device: &Device) -> Tensor<3> {

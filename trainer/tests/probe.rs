@@ -54,7 +54,10 @@ fn run_and_check(model: &str, data: &str, dir: &Path, layers: usize, hidden: usi
         for row in rows {
             let row = row.as_array().unwrap();
             assert_eq!(row.len(), 4);
-            assert!(row.iter().all(|v| v.is_null() || v.as_f64().is_some_and(|r| if key == "pearson" { r.abs() <= 1.0 + 1e-9 } else { r >= 0.0 })), "{key}: {report}");
+            assert!(
+                row.iter().all(|v| v.is_null() || v.as_f64().is_some_and(|r| if key == "pearson" { r.abs() <= 1.0 + 1e-9 } else { r >= 0.0 })),
+                "{key}: {report}"
+            );
         }
     }
     let per_layer = report["layers"].as_array().unwrap();

@@ -68,8 +68,7 @@ struct Setup {
 }
 
 fn setup(strategy_name: &str) -> Setup {
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("training/reference.json")).unwrap()).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("training/reference.json")).unwrap()).unwrap();
     let entry = reference["strategies"][strategy_name].clone();
     let model_dir = fixtures().join(entry["model"].as_str().unwrap());
     // Every source of randomness off, as in the reference.
@@ -157,12 +156,8 @@ fn optimizer_update(strategy_name: &str, strategy: Strategy) {
 }
 
 fn labels_like(reference: &serde_json::Value, device: &Device) -> Tensor<2> {
-    let values: Vec<f32> = reference["labels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32))
-        .collect();
+    let values: Vec<f32> =
+        reference["labels"].as_array().unwrap().iter().flat_map(|row| row.as_array().unwrap().iter().map(|v| v.as_f64().unwrap() as f32)).collect();
     Tensor::<1>::from_floats(values.as_slice(), device).reshape([2, 4])
 }
 

@@ -30,7 +30,8 @@ fn adamw_weight_decay_shrinks_each_parameter_by_lr_times_wd_times_itself() {
         .iter()
         .enumerate()
         .map(|(t, tensor)| {
-            let values = (0..tensor.values.len()).map(|i| ((i * 31 + t * 7) as f32 * 0.37).sin() * 10f32.powi(-((i + t) as i32 % 4)) + 1e-3).collect();
+            let values =
+                (0..tensor.values.len()).map(|i| ((i * 31 + t * 7) as f32 * 0.37).sin() * 10f32.powi(-((i + t) as i32 % 4)) + 1e-3).collect();
             (tensor.name.clone(), (tensor.shape.clone(), values))
         })
         .collect();

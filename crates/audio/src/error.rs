@@ -31,9 +31,7 @@ pub enum AudioError {
     },
 
     /// The sample data does not end on a frame boundary.
-    #[error(
-        "WAV is truncated: the data ends with a partial frame ({extra} of {frame_bytes} bytes)"
-    )]
+    #[error("WAV is truncated: the data ends with a partial frame ({extra} of {frame_bytes} bytes)")]
     PartialFrame { extra: usize, frame_bytes: usize },
 
     /// A chunk every WAV file needs (`fmt ` or `data`) is missing.

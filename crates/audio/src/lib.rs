@@ -99,11 +99,7 @@ pub fn downmix(audio: &Audio) -> Vec<f32> {
     match c {
         0 => Vec::new(),
         1 => audio.samples.clone(),
-        _ => audio
-            .samples
-            .chunks_exact(c)
-            .map(|frame| (frame.iter().map(|&s| f64::from(s)).sum::<f64>() / c as f64) as f32)
-            .collect(),
+        _ => audio.samples.chunks_exact(c).map(|frame| (frame.iter().map(|&s| f64::from(s)).sum::<f64>() / c as f64) as f32).collect(),
     }
 }
 
@@ -174,10 +170,7 @@ pub struct PrepareOptions {
 impl Default for PrepareOptions {
     /// Normalise (the usual `preprocessor_config.json`), and require one encoder frame.
     fn default() -> Self {
-        Self {
-            do_normalize: true,
-            min_samples: MIN_MODEL_SAMPLES,
-        }
+        Self { do_normalize: true, min_samples: MIN_MODEL_SAMPLES }
     }
 }
 
@@ -192,32 +185,17 @@ pub fn prepare_wav(bytes: &[u8], opts: &PrepareOptions) -> Result<Vec<f32>, Audi
 
 /// Mono samples at any rate to model input: the browser path (a recorded `Float32Array` at the
 /// `AudioContext` rate). Same steps as [`prepare_wav`] after decoding.
-pub fn prepare_samples(
-    samples: &[f32],
-    sample_rate: u32,
-    opts: &PrepareOptions,
-) -> Result<Vec<f32>, AudioError> {
+pub fn prepare_samples(samples: &[f32], sample_rate: u32, opts: &PrepareOptions) -> Result<Vec<f32>, AudioError> {
     prepare_mono(samples.to_vec(), sample_rate, opts)
 }
 
-fn prepare_mono(
-    mono: Vec<f32>,
-    sample_rate: u32,
-    opts: &PrepareOptions,
-) -> Result<Vec<f32>, AudioError> {
+fn prepare_mono(mono: Vec<f32>, sample_rate: u32, opts: &PrepareOptions) -> Result<Vec<f32>, AudioError> {
     // For WAVs this runs a second time after downmixing, because channels in antiphase
     // cancel to silence.
     check_signal(&mono)?;
-    let mut out = if sample_rate == MODEL_SAMPLE_RATE {
-        mono
-    } else {
-        resample(&mono, sample_rate, MODEL_SAMPLE_RATE)?
-    };
+    let mut out = if sample_rate == MODEL_SAMPLE_RATE { mono } else { resample(&mono, sample_rate, MODEL_SAMPLE_RATE)? };
     if out.len() < opts.min_samples {
-        return Err(AudioError::TooShort {
-            samples: out.len(),
-            min_samples: opts.min_samples,
-        });
+        return Err(AudioError::TooShort { samples: out.len(), min_samples: opts.min_samples });
     }
     if opts.do_normalize {
         normalize(&mut out);

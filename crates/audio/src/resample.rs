@@ -67,14 +67,11 @@ pub(crate) fn resample(mono: &[f32], from_hz: u32, to_hz: u32) -> Result<Vec<f32
     // exactly `chunks` of them makes that our even count.
     let chunk_size = chunks * (from / gcd(from, to));
     let err = |e: &dyn std::fmt::Display| AudioError::Resample(e.to_string());
-    let mut resampler =
-        Fft::<f32>::new(from, to, chunk_size, 1, FixedSync::Both).map_err(|e| err(&e))?;
+    let mut resampler = Fft::<f32>::new(from, to, chunk_size, 1, FixedSync::Both).map_err(|e| err(&e))?;
     let input = InterleavedSlice::new(mono, 1, mono.len()).map_err(|e| err(&e))?;
     // `process_all` feeds the whole clip, pads the tail with zeros, and trims the startup delay;
     // it returns ceil(n * to / from) frames, of which we keep round(n * to / from).
-    let output = resampler
-        .process_all(&input, mono.len(), None)
-        .map_err(|e| err(&e))?;
+    let output = resampler.process_all(&input, mono.len(), None).map_err(|e| err(&e))?;
     let mut out = output.take_data();
     out.truncate(wanted);
     // ceil >= round, so this only pads if rubato ever returned less than it documents.
@@ -88,14 +85,7 @@ mod tests {
 
     #[test]
     fn fft_blocks_are_even_and_long_enough() {
-        for (from, to) in [
-            (44_100, 16_000),
-            (48_000, 16_000),
-            (8_000, 16_000),
-            (22_050, 16_000),
-            (16_000, 44_100),
-            (44_101, 16_000),
-        ] {
+        for (from, to) in [(44_100, 16_000), (48_000, 16_000), (8_000, 16_000), (22_050, 16_000), (16_000, 44_100), (44_101, 16_000)] {
             let g = gcd(from, to);
             let c = fft_chunks(from, to);
             let (bin, bout) = (c * from / g, c * to / g);

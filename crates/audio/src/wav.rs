@@ -19,9 +19,7 @@ const TAG_EXTENSIBLE: u16 = 0xFFFE;
 
 /// The last 14 bytes shared by every `KSDATAFORMAT_SUBTYPE_*` GUID that wraps a classic format
 /// tag (`XXXXXXXX-0000-0010-8000-00AA00389B71`, the first two bytes being the tag).
-const GUID_TAIL: [u8; 14] = [
-    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
-];
+const GUID_TAIL: [u8; 14] = [0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
 
 /// How samples are stored, after resolving WAVE_FORMAT_EXTENSIBLE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,27 +91,17 @@ fn tag_name(tag: u16) -> &'static str {
 fn parse_fmt(body: &[u8]) -> Result<Format, AudioError> {
     // The 16-byte WAVEFORMAT core is mandatory; the chunk-size check already guaranteed that the
     // body is as long as declared, so a short body means the chunk itself is too small.
-    let (Some(tag), Some(channels), Some(sample_rate), Some(block_align), Some(bits)) = (
-        u16_at(body, 0),
-        u16_at(body, 2),
-        u32_at(body, 4),
-        u16_at(body, 12),
-        u16_at(body, 14),
-    ) else {
-        return Err(AudioError::InvalidHeader(format!(
-            "fmt chunk is {} bytes, needs at least 16",
-            body.len()
-        )));
+    let (Some(tag), Some(channels), Some(sample_rate), Some(block_align), Some(bits)) =
+        (u16_at(body, 0), u16_at(body, 2), u32_at(body, 4), u16_at(body, 12), u16_at(body, 14))
+    else {
+        return Err(AudioError::InvalidHeader(format!("fmt chunk is {} bytes, needs at least 16", body.len())));
     };
 
     // Resolve WAVE_FORMAT_EXTENSIBLE to the classic tag its GUID wraps.
     let effective_tag = if tag == TAG_EXTENSIBLE {
-        let guid = body.get(24..40).ok_or_else(|| {
-            AudioError::InvalidHeader(format!(
-                "WAVE_FORMAT_EXTENSIBLE fmt chunk is {} bytes, needs 40",
-                body.len()
-            ))
-        })?;
+        let guid = body
+            .get(24..40)
+            .ok_or_else(|| AudioError::InvalidHeader(format!("WAVE_FORMAT_EXTENSIBLE fmt chunk is {} bytes, needs 40", body.len())))?;
         if guid[2..] != GUID_TAIL {
             return Err(AudioError::UnsupportedSubFormat(format_guid(guid)));
         }
@@ -130,27 +118,18 @@ fn parse_fmt(body: &[u8]) -> Result<Format, AudioError> {
             1..=8 => Encoding::U8,
             9..=32 => Encoding::Int(usize::from(bits).div_ceil(8)),
             _ => {
-                return Err(AudioError::UnsupportedBitDepth {
-                    encoding: "integer PCM",
-                    bits,
-                });
+                return Err(AudioError::UnsupportedBitDepth { encoding: "integer PCM", bits });
             }
         },
         TAG_FLOAT => match bits {
             32 => Encoding::F32,
             64 => Encoding::F64,
             _ => {
-                return Err(AudioError::UnsupportedBitDepth {
-                    encoding: "float",
-                    bits,
-                });
+                return Err(AudioError::UnsupportedBitDepth { encoding: "float", bits });
             }
         },
         other => {
-            return Err(AudioError::UnsupportedFormat {
-                tag: other,
-                name: tag_name(other),
-            });
+            return Err(AudioError::UnsupportedFormat { tag: other, name: tag_name(other) });
         }
     };
 
@@ -167,11 +146,7 @@ fn parse_fmt(body: &[u8]) -> Result<Format, AudioError> {
              need {frame_bytes}"
         )));
     }
-    Ok(Format {
-        encoding,
-        channels,
-        sample_rate,
-    })
+    Ok(Format { encoding, channels, sample_rate })
 }
 
 /// GUID in its usual textual form, for the error message.
@@ -269,11 +244,7 @@ fn chunks(bytes: &[u8]) -> Result<(Format, &[u8]), AudioError> {
                 (false, _) => u64::from(size),
             };
             if declared > present as u64 {
-                return Err(AudioError::TruncatedChunk {
-                    chunk: "data".into(),
-                    declared,
-                    present: present as u64,
-                });
+                return Err(AudioError::TruncatedChunk { chunk: "data".into(), declared, present: present as u64 });
             }
             // `declared <= present`, which is a usize, so the cast is lossless.
             let len = declared as usize;
@@ -291,11 +262,7 @@ fn chunks(bytes: &[u8]) -> Result<(Format, &[u8]), AudioError> {
             if format.is_some() && data.is_some() {
                 break;
             }
-            return Err(AudioError::TruncatedChunk {
-                chunk: chunk_name(id),
-                declared: u64::from(size),
-                present: present as u64,
-            });
+            return Err(AudioError::TruncatedChunk { chunk: chunk_name(id), declared: u64::from(size), present: present as u64 });
         };
         match id {
             b"fmt " => format = Some(parse_fmt(body)?),
@@ -327,27 +294,15 @@ fn decode_samples(format: Format, data: &[u8]) -> Result<Audio, AudioError> {
         return Err(AudioError::NoSamples);
     }
     let samples: Vec<f32> = match format.encoding {
-        Encoding::U8 => data
-            .iter()
-            .map(|&b| (f32::from(b) - 128.0) / 128.0)
-            .collect(),
-        Encoding::Int(2) => data
-            .chunks_exact(2)
-            .map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32_768.0)
-            .collect(),
+        Encoding::U8 => data.iter().map(|&b| (f32::from(b) - 128.0) / 128.0).collect(),
+        Encoding::Int(2) => data.chunks_exact(2).map(|c| f32::from(i16::from_le_bytes([c[0], c[1]])) / 32_768.0).collect(),
         Encoding::Int(3) => data
             .chunks_exact(3)
             // Place the 3 bytes in the top of an i32, then shift back: sign-extends for free.
             .map(|c| (i32::from_le_bytes([0, c[0], c[1], c[2]]) >> 8) as f32 / 8_388_608.0)
             .collect(),
-        Encoding::Int(_) => data
-            .chunks_exact(4)
-            .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32 / 2_147_483_648.0)
-            .collect(),
-        Encoding::F32 => data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
+        Encoding::Int(_) => data.chunks_exact(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32 / 2_147_483_648.0).collect(),
+        Encoding::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
         Encoding::F64 => data
             .chunks_exact(8)
             .map(|c| {
@@ -357,9 +312,5 @@ fn decode_samples(format: Format, data: &[u8]) -> Result<Audio, AudioError> {
             })
             .collect(),
     };
-    Ok(Audio {
-        sample_rate: format.sample_rate,
-        channels: format.channels,
-        samples,
-    })
+    Ok(Audio { sample_rate: format.sample_rate, channels: format.channels, samples })
 }

@@ -4,8 +4,7 @@
 use std::f64::consts::PI;
 
 use sslpron_audio::{
-    Audio, AudioError, MIN_MODEL_SAMPLES, PrepareOptions, check_signal, decode_wav, downmix,
-    normalize, prepare_samples, prepare_wav, resample,
+    Audio, AudioError, MIN_MODEL_SAMPLES, PrepareOptions, check_signal, decode_wav, downmix, normalize, prepare_samples, prepare_wav, resample,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -19,11 +18,7 @@ struct Chunk {
 }
 
 fn chunk(id: &[u8; 4], body: Vec<u8>) -> Chunk {
-    Chunk {
-        id: *id,
-        body,
-        declared: None,
-    }
+    Chunk { id: *id, body, declared: None }
 }
 
 /// RIFF/WAVE file of the given chunks, each followed by a pad byte when its body is odd.
@@ -59,9 +54,7 @@ fn fmt(tag: u16, channels: u16, rate: u32, bits: u16) -> Chunk {
 
 /// KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT: `tag`-0000-0010-8000-00AA00389B71.
 fn guid(tag: u16) -> [u8; 16] {
-    let mut g = [
-        0, 0, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
-    ];
+    let mut g = [0, 0, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
     g[..2].copy_from_slice(&tag.to_le_bytes());
     g
 }
@@ -94,17 +87,12 @@ fn to_i16(x: f64) -> i16 {
 }
 
 fn sine(freq: f64, rate: u32, n: usize, amp: f64) -> Vec<f32> {
-    (0..n)
-        .map(|i| (amp * (2.0 * PI * freq * i as f64 / f64::from(rate)).sin()) as f32)
-        .collect()
+    (0..n).map(|i| (amp * (2.0 * PI * freq * i as f64 / f64::from(rate)).sin()) as f32).collect()
 }
 
 fn max_abs_err(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs())
-        .fold(0.0, f64::max)
+    a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs()).fold(0.0, f64::max)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,30 +109,15 @@ fn pcm_u8() {
 fn pcm_16() {
     let a = decode_wav(&wav(1, 1, 16000, 16, pcm16(&[-32768, -16384, 0, 1, 32767]))).unwrap();
     assert_eq!((a.sample_rate, a.channels), (16000, 1));
-    assert_eq!(
-        a.samples,
-        [-1.0, -0.5, 0.0, 1.0 / 32768.0, 32767.0 / 32768.0]
-    );
+    assert_eq!(a.samples, [-1.0, -0.5, 0.0, 1.0 / 32768.0, 32767.0 / 32768.0]);
 }
 
 #[test]
 fn pcm_24() {
     let vals: [i32; 5] = [-8_388_608, -1, 0, 4_194_304, 8_388_607];
-    let data: Vec<u8> = vals
-        .iter()
-        .flat_map(|v| v.to_le_bytes()[..3].to_vec())
-        .collect();
+    let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()[..3].to_vec()).collect();
     let a = decode_wav(&wav(1, 1, 48000, 24, data)).unwrap();
-    assert_eq!(
-        a.samples,
-        [
-            -1.0,
-            -1.0 / 8_388_608.0,
-            0.0,
-            0.5,
-            8_388_607.0 / 8_388_608.0
-        ]
-    );
+    assert_eq!(a.samples, [-1.0, -1.0 / 8_388_608.0, 0.0, 0.5, 8_388_607.0 / 8_388_608.0]);
 }
 
 #[test]
@@ -184,43 +157,24 @@ fn stereo_interleaved_and_downmix() {
     let a = decode_wav(&wav(1, 2, 44100, 16, data)).unwrap();
     assert_eq!(a.channels, 2);
     assert_eq!(a.frames(), 3);
-    assert_eq!(
-        a.samples,
-        [0.5, 0.0, -1.0, 0.5, 100.0 / 32768.0, -100.0 / 32768.0]
-    );
+    assert_eq!(a.samples, [0.5, 0.0, -1.0, 0.5, 100.0 / 32768.0, -100.0 / 32768.0]);
     assert_eq!(downmix(&a), [0.25, -0.25, 0.0]);
 }
 
 #[test]
 fn downmix_three_channels_and_mono() {
-    let a = Audio {
-        sample_rate: 8000,
-        channels: 3,
-        samples: vec![0.25, 0.5, 0.75, -1.0, 0.0, 0.25],
-    };
+    let a = Audio { sample_rate: 8000, channels: 3, samples: vec![0.25, 0.5, 0.75, -1.0, 0.0, 0.25] };
     assert_eq!(downmix(&a), [0.5, -0.25]);
-    let m = Audio {
-        sample_rate: 8000,
-        channels: 1,
-        samples: vec![0.1, 0.2],
-    };
+    let m = Audio { sample_rate: 8000, channels: 1, samples: vec![0.1, 0.2] };
     assert_eq!(downmix(&m), [0.1, 0.2]);
 }
 
 #[test]
 fn frames_and_duration() {
-    let a = Audio {
-        sample_rate: 8000,
-        channels: 2,
-        samples: vec![0.0; 8000 * 2 * 3 / 2],
-    };
+    let a = Audio { sample_rate: 8000, channels: 2, samples: vec![0.0; 8000 * 2 * 3 / 2] };
     assert_eq!(a.frames(), 12000);
     assert_eq!(a.duration_secs(), 1.5);
-    let broken = Audio {
-        sample_rate: 0,
-        channels: 0,
-        samples: vec![0.0; 4],
-    };
+    let broken = Audio { sample_rate: 0, channels: 0, samples: vec![0.0; 4] };
     assert_eq!((broken.frames(), broken.duration_secs()), (0, 0.0));
     assert!(downmix(&broken).is_empty());
 }
@@ -228,10 +182,7 @@ fn frames_and_duration() {
 #[test]
 fn extensible_pcm24_stereo() {
     let vals: [i32; 4] = [4_194_304, -4_194_304, 8_388_607, -8_388_608];
-    let data: Vec<u8> = vals
-        .iter()
-        .flat_map(|v| v.to_le_bytes()[..3].to_vec())
-        .collect();
+    let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()[..3].to_vec()).collect();
     let bytes = riff(&[fmt_ext(guid(1), 2, 96000, 24, 24), chunk(b"data", data)]);
     let a = decode_wav(&bytes).unwrap();
     assert_eq!((a.sample_rate, a.channels, a.frames()), (96000, 2, 2));
@@ -241,10 +192,7 @@ fn extensible_pcm24_stereo() {
 #[test]
 fn extensible_float_and_pcm16_with_20_valid_bits_in_24() {
     let v = [0.125f32, -0.375];
-    let bytes = riff(&[
-        fmt_ext(guid(3), 1, 16000, 32, 32),
-        chunk(b"data", f32_bytes(&v)),
-    ]);
+    let bytes = riff(&[fmt_ext(guid(3), 1, 16000, 32, 32), chunk(b"data", f32_bytes(&v))]);
     assert_eq!(decode_wav(&bytes).unwrap().samples, v);
 
     // 20 valid bits in a 24-bit container: left-justified, so the container scale applies.
@@ -316,10 +264,7 @@ fn rf64_header_is_accepted() {
 fn empty_input() {
     assert_eq!(decode_wav(&[]), Err(AudioError::Empty));
     assert_eq!(AudioError::Empty.to_string(), "file is empty");
-    assert_eq!(
-        prepare_wav(&[], &PrepareOptions::default()),
-        Err(AudioError::Empty)
-    );
+    assert_eq!(prepare_wav(&[], &PrepareOptions::default()), Err(AudioError::Empty));
 }
 
 #[test]
@@ -343,40 +288,18 @@ fn not_a_wav() {
 fn truncated_header() {
     let full = wav(1, 1, 16000, 16, pcm16(&[1, 2, 3]));
     // Inside the RIFF header.
-    assert_eq!(
-        decode_wav(&full[..10]),
-        Err(AudioError::TruncatedHeader("RIFF header"))
-    );
+    assert_eq!(decode_wav(&full[..10]), Err(AudioError::TruncatedHeader("RIFF header")));
     // Inside the fmt chunk header.
-    assert_eq!(
-        decode_wav(&full[..16]),
-        Err(AudioError::TruncatedHeader("chunk header"))
-    );
+    assert_eq!(decode_wav(&full[..16]), Err(AudioError::TruncatedHeader("chunk header")));
     // Inside the fmt chunk body: 16 declared, 8 present.
     let e = decode_wav(&full[..28]).unwrap_err();
-    assert_eq!(
-        e,
-        AudioError::TruncatedChunk {
-            chunk: "fmt".into(),
-            declared: 16,
-            present: 8
-        }
-    );
-    assert_eq!(
-        e.to_string(),
-        "WAV is truncated: fmt chunk declares 16 bytes, only 8 present"
-    );
+    assert_eq!(e, AudioError::TruncatedChunk { chunk: "fmt".into(), declared: 16, present: 8 });
+    assert_eq!(e.to_string(), "WAV is truncated: fmt chunk declares 16 bytes, only 8 present");
     // Header only, no data chunk at all.
-    assert_eq!(
-        decode_wav(&full[..36]),
-        Err(AudioError::MissingChunk("data"))
-    );
+    assert_eq!(decode_wav(&full[..36]), Err(AudioError::MissingChunk("data")));
     // fmt chunk too small to hold a WAVEFORMAT.
     let bytes = riff(&[chunk(b"fmt ", vec![1, 0, 1, 0]), chunk(b"data", vec![0, 0])]);
-    assert!(matches!(
-        decode_wav(&bytes),
-        Err(AudioError::InvalidHeader(_))
-    ));
+    assert!(matches!(decode_wav(&bytes), Err(AudioError::InvalidHeader(_))));
 }
 
 #[test]
@@ -384,23 +307,14 @@ fn truncated_data() {
     let mut d = chunk(b"data", pcm16(&[1; 25]));
     d.declared = Some(100);
     let e = decode_wav(&riff(&[fmt(1, 1, 16000, 16), d])).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "WAV is truncated: data chunk declares 100 bytes, only 50 present"
-    );
+    assert_eq!(e.to_string(), "WAV is truncated: data chunk declares 100 bytes, only 50 present");
 }
 
 #[test]
 fn trailing_partial_frame() {
     // 16-bit stereo: a frame is 4 bytes; 6 bytes is one frame and a half.
     let e = decode_wav(&wav(1, 2, 16000, 16, pcm16(&[1, 2, 3]))).unwrap_err();
-    assert_eq!(
-        e,
-        AudioError::PartialFrame {
-            extra: 2,
-            frame_bytes: 4
-        }
-    );
+    assert_eq!(e, AudioError::PartialFrame { extra: 2, frame_bytes: 4 });
 }
 
 #[test]
@@ -408,24 +322,15 @@ fn zero_frames() {
     // Declared size 0 with nothing after it: "to end of file" is zero bytes.
     let mut d = chunk(b"data", vec![]);
     d.declared = Some(0);
-    assert_eq!(
-        decode_wav(&riff(&[fmt(1, 1, 16000, 16), d])),
-        Err(AudioError::NoSamples)
-    );
+    assert_eq!(decode_wav(&riff(&[fmt(1, 1, 16000, 16), d])), Err(AudioError::NoSamples));
 }
 
 #[test]
 fn unsupported_format_tag() {
     let e = decode_wav(&wav(6, 1, 8000, 8, vec![0xD5; 10])).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "unsupported WAV encoding: format tag 0x0006 (A-law)"
-    );
+    assert_eq!(e.to_string(), "unsupported WAV encoding: format tag 0x0006 (A-law)");
     let e = decode_wav(&wav(0x1234, 1, 8000, 8, vec![0; 10])).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "unsupported WAV encoding: format tag 0x1234 (unknown)"
-    );
+    assert_eq!(e.to_string(), "unsupported WAV encoding: format tag 0x1234 (unknown)");
     // Float with a bit depth we do not decode.
     let e = decode_wav(&wav(3, 1, 8000, 16, vec![0; 10])).unwrap_err();
     assert_eq!(e.to_string(), "unsupported WAV encoding: 16-bit float");
@@ -433,20 +338,11 @@ fn unsupported_format_tag() {
 
 #[test]
 fn inconsistent_fmt() {
-    assert!(matches!(
-        decode_wav(&wav(1, 0, 16000, 16, vec![0; 4])),
-        Err(AudioError::InvalidHeader(_))
-    ));
-    assert!(matches!(
-        decode_wav(&wav(1, 1, 0, 16, vec![0; 4])),
-        Err(AudioError::InvalidHeader(_))
-    ));
+    assert!(matches!(decode_wav(&wav(1, 0, 16000, 16, vec![0; 4])), Err(AudioError::InvalidHeader(_))));
+    assert!(matches!(decode_wav(&wav(1, 1, 0, 16, vec![0; 4])), Err(AudioError::InvalidHeader(_))));
     let mut f = fmt(1, 2, 16000, 16);
     f.body[12] = 2; // block align 2 for 16-bit stereo (needs 4)
-    assert!(matches!(
-        decode_wav(&riff(&[f, chunk(b"data", vec![0; 8])])),
-        Err(AudioError::InvalidHeader(_))
-    ));
+    assert!(matches!(decode_wav(&riff(&[f, chunk(b"data", vec![0; 8])])), Err(AudioError::InvalidHeader(_))));
 }
 
 #[test]
@@ -468,11 +364,7 @@ fn nan_and_inf_in_float_wav() {
 fn silence() {
     // ±3 LSB of 16-bit noise: peak 9.2e-5 < 1e-4.
     let quiet: Vec<i16> = (0..16000).map(|i| [3, -3, 0, 1][i % 4]).collect();
-    let e = prepare_wav(
-        &wav(1, 1, 16000, 16, pcm16(&quiet)),
-        &PrepareOptions::default(),
-    )
-    .unwrap_err();
+    let e = prepare_wav(&wav(1, 1, 16000, 16, pcm16(&quiet)), &PrepareOptions::default()).unwrap_err();
     assert_eq!(e, AudioError::Silent);
     assert_eq!(e.to_string(), "audio is silent (peak below -80 dBFS)");
     // 4 LSB (1.22e-4) is above the threshold.
@@ -485,63 +377,31 @@ fn silence() {
 #[test]
 fn antiphase_stereo_is_silent_after_downmix() {
     let data = pcm16(&[8000, -8000, -8000, 8000, 4000, -4000]);
-    assert_eq!(
-        prepare_wav(&wav(1, 2, 16000, 16, data), &PrepareOptions::default()),
-        Err(AudioError::Silent)
-    );
+    assert_eq!(prepare_wav(&wav(1, 2, 16000, 16, data), &PrepareOptions::default()), Err(AudioError::Silent));
 }
 
 #[test]
 fn too_short_after_resampling() {
     // 1000 samples at 44.1 kHz = 362.8 at 16 kHz -> 363 < 400.
     let v = sine(440.0, 44100, 1000, 0.5);
-    let bytes = wav(
-        1,
-        1,
-        44100,
-        16,
-        pcm16(&v.iter().map(|&x| to_i16(x.into())).collect::<Vec<_>>()),
-    );
+    let bytes = wav(1, 1, 44100, 16, pcm16(&v.iter().map(|&x| to_i16(x.into())).collect::<Vec<_>>()));
     let e = prepare_wav(&bytes, &PrepareOptions::default()).unwrap_err();
-    assert_eq!(
-        e,
-        AudioError::TooShort {
-            samples: 363,
-            min_samples: MIN_MODEL_SAMPLES
-        }
-    );
-    assert_eq!(
-        e.to_string(),
-        "audio is 0.023 s long; the model needs at least 0.025 s"
-    );
+    assert_eq!(e, AudioError::TooShort { samples: 363, min_samples: MIN_MODEL_SAMPLES });
+    assert_eq!(e.to_string(), "audio is 0.023 s long; the model needs at least 0.025 s");
     // 1102 samples at 44.1 kHz -> 399.8 -> 400: just long enough.
     let v = sine(440.0, 44100, 1102, 0.5);
-    assert_eq!(
-        prepare_samples(&v, 44100, &PrepareOptions::default())
-            .unwrap()
-            .len(),
-        400
-    );
+    assert_eq!(prepare_samples(&v, 44100, &PrepareOptions::default()).unwrap().len(), 400);
     // The example from the brief: 0.1 s against a 2000-sample minimum.
-    let opts = PrepareOptions {
-        do_normalize: false,
-        min_samples: 2000,
-    };
+    let opts = PrepareOptions { do_normalize: false, min_samples: 2000 };
     let e = prepare_samples(&sine(440.0, 16000, 1600, 0.5), 16000, &opts).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "audio is 0.10 s long; the model needs at least 0.125 s"
-    );
+    assert_eq!(e.to_string(), "audio is 0.10 s long; the model needs at least 0.125 s");
 }
 
 #[test]
 fn error_messages_name_no_path() {
     // The caller adds the path; the crate never sees one. Spot-check the formats.
     let e = AudioError::UnsupportedSampleRate(0);
-    assert_eq!(
-        e.to_string(),
-        "unsupported sample rate: 0 Hz (supported: 1000 to 768000 Hz)"
-    );
+    assert_eq!(e.to_string(), "unsupported sample rate: 0 Hz (supported: 1000 to 768000 Hz)");
 }
 
 /// Every prefix of a valid file and many corrupted copies: errors are fine, panics are not.
@@ -550,14 +410,7 @@ fn never_panics_on_garbage() {
     let mut base = riff(&[
         chunk(b"LIST", b"INFOabc".to_vec()),
         fmt_ext(guid(1), 2, 44100, 16, 16),
-        chunk(
-            b"data",
-            pcm16(
-                &(0..200)
-                    .map(|i| (i * 97 % 2000) as i16 - 1000)
-                    .collect::<Vec<_>>(),
-            ),
-        ),
+        chunk(b"data", pcm16(&(0..200).map(|i| (i * 97 % 2000) as i16 - 1000).collect::<Vec<_>>())),
     ]);
     for n in 0..base.len() {
         let _ = decode_wav(&base[..n]);
@@ -599,10 +452,7 @@ fn check_sine(from: u32, to: u32, freq: f64) {
     let want = sine(freq, to, y.len(), 0.5);
     for (edge, tol) in [(64, 5e-3), (1024, 1e-5)] {
         let err = max_abs_err(&y[edge..y.len() - edge], &want[edge..want.len() - edge]);
-        assert!(
-            err < tol,
-            "{from}->{to} @ {freq} Hz, {edge} from the edges: max abs err {err}"
-        );
+        assert!(err < tol, "{from}->{to} @ {freq} Hz, {edge} from the edges: max abs err {err}");
     }
 }
 
@@ -666,10 +516,7 @@ fn resample_round_trip_16k_via_44k1() {
     let err = max_abs_err(&back[128..n - 128], &x[128..n - 128]);
     assert!(err < 2e-3, "round trip max abs err {err}");
     let err = max_abs_err(&back[1024..n - 1024], &x[1024..n - 1024]);
-    assert!(
-        err < 1e-5,
-        "round trip max abs err away from the edges {err}"
-    );
+    assert!(err < 1e-5, "round trip max abs err away from the edges {err}");
 }
 
 #[test]
@@ -681,22 +528,9 @@ fn resample_same_rate_is_a_copy() {
 #[test]
 fn resample_rejects_bad_rates() {
     let x = vec![0.1f32; 100];
-    assert_eq!(
-        resample(&x, 0, 16000),
-        Err(AudioError::UnsupportedSampleRate(0))
-    );
-    assert_eq!(
-        resample(&x, 16000, 10_000_000),
-        Err(AudioError::UnsupportedSampleRate(10_000_000))
-    );
-    assert_eq!(
-        prepare_samples(
-            &sine(440.0, 16000, 1600, 0.5),
-            0,
-            &PrepareOptions::default()
-        ),
-        Err(AudioError::UnsupportedSampleRate(0))
-    );
+    assert_eq!(resample(&x, 0, 16000), Err(AudioError::UnsupportedSampleRate(0)));
+    assert_eq!(resample(&x, 16000, 10_000_000), Err(AudioError::UnsupportedSampleRate(10_000_000)));
+    assert_eq!(prepare_samples(&sine(440.0, 16000, 1600, 0.5), 0, &PrepareOptions::default()), Err(AudioError::UnsupportedSampleRate(0)));
 }
 
 #[test]
@@ -714,12 +548,7 @@ fn normalize_matches_formula_by_hand() {
     // 1.5 / sqrt(1.25 + 1e-7) = 1.3416407328..., 0.5 / sqrt(1.2500001) = 0.4472135776...
     let mut x = [1.0f32, 2.0, 3.0, 4.0];
     normalize(&mut x);
-    let want = [
-        -1.341_640_732_834_245_5,
-        -0.447_213_577_611_415_2,
-        0.447_213_577_611_415_2,
-        1.341_640_732_834_245_5,
-    ];
+    let want = [-1.341_640_732_834_245_5, -0.447_213_577_611_415_2, 0.447_213_577_611_415_2, 1.341_640_732_834_245_5];
     for (a, b) in x.iter().zip(want) {
         assert!((f64::from(*a) - b).abs() < 1e-6, "{x:?}");
     }
@@ -733,19 +562,12 @@ fn normalize_matches_formula_by_hand() {
 
 #[test]
 fn normalize_gives_zero_mean_unit_variance() {
-    let mut x: Vec<f32> = sine(313.0, 16000, 48000, 0.2)
-        .iter()
-        .enumerate()
-        .map(|(i, v)| v + 0.7 + 0.01 * ((i * 7919 % 101) as f32 / 101.0))
-        .collect();
+    let mut x: Vec<f32> =
+        sine(313.0, 16000, 48000, 0.2).iter().enumerate().map(|(i, v)| v + 0.7 + 0.01 * ((i * 7919 % 101) as f32 / 101.0)).collect();
     normalize(&mut x);
     let n = x.len() as f64;
     let mean = x.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let var = x
-        .iter()
-        .map(|&v| (f64::from(v) - mean).powi(2))
-        .sum::<f64>()
-        / n;
+    let var = x.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
     assert!(mean.abs() < 1e-6, "mean {mean}");
     assert!((var - 1.0).abs() < 1e-5, "var {var}");
 }
@@ -757,21 +579,10 @@ fn prepare_wav_stereo_44k1_end_to_end() {
     let n = 44100;
     let l = sine(500.0, 44100, n, 0.4);
     let r = sine(500.0, 44100, n, 0.2);
-    let inter: Vec<i16> = l
-        .iter()
-        .zip(&r)
-        .flat_map(|(a, b)| [to_i16((*a).into()), to_i16((*b).into())])
-        .collect();
+    let inter: Vec<i16> = l.iter().zip(&r).flat_map(|(a, b)| [to_i16((*a).into()), to_i16((*b).into())]).collect();
     let bytes = wav(1, 2, 44100, 16, pcm16(&inter));
 
-    let raw = prepare_wav(
-        &bytes,
-        &PrepareOptions {
-            do_normalize: false,
-            min_samples: 400,
-        },
-    )
-    .unwrap();
+    let raw = prepare_wav(&bytes, &PrepareOptions { do_normalize: false, min_samples: 400 }).unwrap();
     assert_eq!(raw.len(), 16000);
     let want = sine(500.0, 16000, 16000, 0.3);
     // 16-bit quantisation adds ~3e-5; the resampler ~1e-4.
@@ -788,26 +599,13 @@ fn prepare_wav_stereo_44k1_end_to_end() {
 #[test]
 fn prepare_samples_at_16k_is_untouched_then_normalised() {
     let v = sine(440.0, 16000, 8000, 0.5);
-    let out = prepare_samples(
-        &v,
-        16000,
-        &PrepareOptions {
-            do_normalize: false,
-            min_samples: 400,
-        },
-    )
-    .unwrap();
+    let out = prepare_samples(&v, 16000, &PrepareOptions { do_normalize: false, min_samples: 400 }).unwrap();
     assert_eq!(out, v);
     let mut by_hand = v.clone();
     normalize(&mut by_hand);
+    assert_eq!(prepare_samples(&v, 16000, &PrepareOptions::default()).unwrap(), by_hand);
     assert_eq!(
-        prepare_samples(&v, 16000, &PrepareOptions::default()).unwrap(),
-        by_hand
-    );
-    assert_eq!(
-        prepare_samples(&v, 48000, &PrepareOptions::default())
-            .unwrap()
-            .len(),
+        prepare_samples(&v, 48000, &PrepareOptions::default()).unwrap().len(),
         2667 // round(8000 / 3)
     );
 }

@@ -177,9 +177,10 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, usize), BundleError> {
         return Err(BundleError::Version(version));
     }
     let length = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
-    let end = 16usize.checked_add(length).filter(|&e| e <= bytes.len()).ok_or_else(|| {
-        BundleError::Truncated(format!("the header claims {length} bytes, the file has {} after the preamble", bytes.len() - 16))
-    })?;
+    let end = 16usize
+        .checked_add(length)
+        .filter(|&e| e <= bytes.len())
+        .ok_or_else(|| BundleError::Truncated(format!("the header claims {length} bytes, the file has {} after the preamble", bytes.len() - 16)))?;
     let header: Header = serde_json::from_slice(&bytes[16..end]).map_err(|e| BundleError::Header(e.to_string()))?;
     Ok((header, end.next_multiple_of(ALIGN)))
 }

@@ -45,7 +45,10 @@ fn main() {
             let _ = whole.into_data();
             let whole_ms = t.elapsed().as_secs_f64() * 1e3;
             if round == 1 {
-                println!("conv layer 0 parts: conv {conv_ms:.1} ms (Burn's conv1d {burn_conv_ms:.1}), gelu {gelu_ms:.1} ms (Burn's {burn_gelu_ms:.1}), norm ≈ {:.1} ms (whole {whole_ms:.1} ms)", whole_ms - conv_ms - gelu_ms);
+                println!(
+                    "conv layer 0 parts: conv {conv_ms:.1} ms (Burn's conv1d {burn_conv_ms:.1}), gelu {gelu_ms:.1} ms (Burn's {burn_gelu_ms:.1}), norm ≈ {:.1} ms (whole {whole_ms:.1} ms)",
+                    whole_ms - conv_ms - gelu_ms
+                );
             }
         }
     }
@@ -128,7 +131,9 @@ fn main() {
         let _ = pc.gemm_weight_values();
         let host_ms = t.elapsed().as_secs_f64() * 1e3;
         if round == 2 {
-            println!("positional conv weight: as tensor ops {norm_ms:.1} ms (+ ~40 ms to permute it), in the GEMM layout on the host {host_ms:.1} ms");
+            println!(
+                "positional conv weight: as tensor ops {norm_ms:.1} ms (+ ~40 ms to permute it), in the GEMM layout on the host {host_ms:.1} ms"
+            );
         }
     }
     // Stage by stage; each stage's fastest of 5 rounds (a shared VM's speed drifts between rounds).

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use sha2::{Digest, Sha256};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use sha2::{Digest, Sha256};
 use sslpron_model::Precision;
 
 use crate::model_dir;
@@ -38,7 +38,12 @@ pub fn run(model: &Path, output: &Path, precision: Precision, description: &str,
 }
 
 /// The largest change of any score, per clip, between the model at `model` and its conversion.
-fn drifts<'a>(model: &Path, converted: &sslpron_model::PronunciationModel, name: &str, check: &'a [PathBuf]) -> Result<Vec<(&'a PathBuf, f32)>, String> {
+fn drifts<'a>(
+    model: &Path,
+    converted: &sslpron_model::PronunciationModel,
+    name: &str,
+    check: &'a [PathBuf],
+) -> Result<Vec<(&'a PathBuf, f32)>, String> {
     let original = model_dir::load(model, Device::flex())?;
     let mut drifts = Vec::new();
     for clip in check {

@@ -31,9 +31,7 @@ pub fn run(model_dir: &Path, device: &str, audio: &Path, output: &Path) -> Resul
 
     let views: Vec<(String, TensorView)> = tensors
         .iter()
-        .map(|(name, (shape, bytes))| {
-            TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v)).map_err(|e| e.to_string())
-        })
+        .map(|(name, (shape, bytes))| TensorView::new(Dtype::F32, shape.clone(), bytes).map(|v| (name.clone(), v)).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
     let bytes = safetensors::serialize(views, None).map_err(|e| e.to_string())?;
     Ok(sslpron_fs::write_file(output, &bytes)?)

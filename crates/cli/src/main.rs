@@ -10,7 +10,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-
 #[derive(Parser)]
 #[command(name = "sslpron", version, about = "Score English pronunciation with SSL speech encoders (Wav2Vec2 / HuBERT / WavLM)")]
 struct Cli {

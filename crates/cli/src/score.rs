@@ -36,8 +36,7 @@ pub fn run(model: Option<&Path>, json: bool, device: &str, audio: &[PathBuf]) ->
                 let file = path.to_string_lossy();
                 let line = if json {
                     let [accuracy, fluency, prosody, total] = scores.as_array();
-                    serde_json::to_string(&ScoreLine { file: &file, accuracy, fluency, prosody, total })
-                        .map_err(|e| e.to_string())?
+                    serde_json::to_string(&ScoreLine { file: &file, accuracy, fluency, prosody, total }).map_err(|e| e.to_string())?
                 } else {
                     format!(
                         "{file}\taccuracy {:.2}\tfluency {:.2}\tprosody {:.2}\ttotal {:.2}",

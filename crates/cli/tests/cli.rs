@@ -62,11 +62,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
-    let output = Command::new(env!("CARGO_BIN_EXE_sslpron"))
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("the sslpron binary runs");
+    let output = Command::new(env!("CARGO_BIN_EXE_sslpron")).args(args).current_dir(repo_root()).output().expect("the sslpron binary runs");
     Run {
         success: output.status.success(),
         code: output.status.code(),
@@ -299,10 +295,7 @@ fn score_plain_output_has_one_line_per_file() {
         assert!(line.starts_with(file.as_str()), "line does not start with `{file}`: {line:?}");
         assert!(serde_json::from_str::<serde_json::Value>(line).is_err(), "plain output must not be JSON: {line:?}");
         // Every number on the line, in order: accuracy, fluency, prosody, total (2 decimals).
-        let numbers: Vec<f64> = line[file.len()..]
-            .split(|c: char| c.is_whitespace())
-            .filter_map(|w| w.parse::<f64>().ok())
-            .collect();
+        let numbers: Vec<f64> = line[file.len()..].split(|c: char| c.is_whitespace()).filter_map(|w| w.parse::<f64>().ok()).collect();
         let expected = reference_scores(kind, clip);
         assert_eq!(numbers.len(), 4, "four scores on {line:?}");
         for (key, (ours, theirs)) in SCORE_KEYS.iter().zip(numbers.iter().zip(&expected)) {
@@ -735,14 +728,7 @@ fn check_bad_model(dir: &TempDir, model: &Path, file: &Path, words: &[&str]) {
     assert_eq!(run.stdout, "", "{run:?}");
 
     let output = dir.join("out.safetensors");
-    let run = sslpron([
-        OsStr::new("embed"),
-        OsStr::new("--model"),
-        model.as_os_str(),
-        OsStr::new(&clip),
-        OsStr::new("--output"),
-        output.as_os_str(),
-    ]);
+    let run = sslpron([OsStr::new("embed"), OsStr::new("--model"), model.as_os_str(), OsStr::new(&clip), OsStr::new("--output"), output.as_os_str()]);
     assert_clear_failure(&run, &shown, words);
     assert!(!output.exists(), "a failed embed wrote {}", output.display());
     assert!(dir.partial_files().is_empty(), "temporary files left: {:?}", dir.partial_files());

@@ -14,8 +14,8 @@ fn scores_every_mini_corpus_utterance() {
     let corpus = PathBuf::from(shared).join("speechocean762-mini");
     let mut files = Vec::new();
     for split in ["train", "test"] {
-        let list = std::fs::read_to_string(corpus.join(split).join("wav.scp"))
-            .unwrap_or_else(|e| panic!("{}/{split}/wav.scp: {e}", corpus.display()));
+        let list =
+            std::fs::read_to_string(corpus.join(split).join("wav.scp")).unwrap_or_else(|e| panic!("{}/{split}/wav.scp: {e}", corpus.display()));
         for line in list.lines().filter(|l| !l.trim().is_empty()) {
             let (_, path) = line.split_once(char::is_whitespace).expect("wav.scp line: ID PATH");
             files.push(corpus.join(path.trim()));
@@ -24,12 +24,8 @@ fn scores_every_mini_corpus_utterance() {
     assert_eq!(files.len(), 240, "the mini corpus has 240 utterances");
 
     let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/models/wavlm-base");
-    let output = Command::new(env!("CARGO_BIN_EXE_sslpron"))
-        .args(["score", "--json", "--model"])
-        .arg(&model)
-        .args(&files)
-        .output()
-        .expect("sslpron runs");
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_sslpron")).args(["score", "--json", "--model"]).arg(&model).args(&files).output().expect("sslpron runs");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "sslpron failed: {stderr}");
     let stdout = String::from_utf8(output.stdout).unwrap();

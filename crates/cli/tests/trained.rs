@@ -39,15 +39,10 @@ fn a_model_trained_on_the_mini_corpus_scores_through_the_cli() {
 
     // Two train clips through the binary and through the model crate.
     let list = std::fs::read_to_string(corpus.join("train/wav.scp")).unwrap();
-    let clips: Vec<PathBuf> =
-        list.lines().take(2).map(|l| corpus.join(l.split_whitespace().nth(1).expect("wav.scp: ID PATH"))).collect();
+    let clips: Vec<PathBuf> = list.lines().take(2).map(|l| corpus.join(l.split_whitespace().nth(1).expect("wav.scp: ID PATH"))).collect();
     let model_dir = output.join("model");
-    let out = Command::new(env!("CARGO_BIN_EXE_sslpron"))
-        .args(["score", "--json", "--model"])
-        .arg(&model_dir)
-        .args(&clips)
-        .output()
-        .expect("sslpron runs");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_sslpron")).args(["score", "--json", "--model"]).arg(&model_dir).args(&clips).output().expect("sslpron runs");
     assert!(out.status.success(), "sslpron score failed: {}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let bytes = sslpron_hub::local(&model_dir).read().unwrap();

@@ -163,7 +163,15 @@ fn pack_slice(b: Matrix, p0: usize, depth: usize, nr: usize, packed: &mut [f32])
 /// `4 * TV` values, `out` `rows` rows of `4 * TV` values at `out_rs`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn row_block<const TM: usize, const TV: usize>(rows: usize, depth: usize, a: *const f32, a_rs: usize, b: *const f32, out: *mut f32, out_rs: usize) {
+unsafe fn row_block<const TM: usize, const TV: usize>(
+    rows: usize,
+    depth: usize,
+    a: *const f32,
+    a_rs: usize,
+    b: *const f32,
+    out: *mut f32,
+    out_rs: usize,
+) {
     let main = rows / TM * TM;
     unsafe {
         for i in (0..main).step_by(TM) {
@@ -370,12 +378,7 @@ mod tests {
         // f32 sums of k products of values below 1: rounding grows like sqrt(k) * 2^-24 * k at worst.
         let tolerance = 1e-6 * (k as f32 + 1.0);
         for (i, (got, want)) in out.iter().zip(&expected).enumerate() {
-            assert!(
-                (got - want).abs() <= tolerance,
-                "m={m} k={k} n={n} a_rs={a_rs}: out[{}][{}] = {got}, expected {want}",
-                i / n,
-                i % n
-            );
+            assert!((got - want).abs() <= tolerance, "m={m} k={k} n={n} a_rs={a_rs}: out[{}][{}] = {got}, expected {want}", i / n, i % n);
         }
     }
 

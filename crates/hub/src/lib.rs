@@ -136,7 +136,9 @@ pub fn looks_like_hub_id(spec: &str) -> bool {
 /// What went wrong, naming the repository, the file and the problem.
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
-    #[error("{spec}: not a model directory (expected config.json and model.safetensors in it), nor a hub model id (OWNER/NAME[@REVISION][:SUBFOLDER])")]
+    #[error(
+        "{spec}: not a model directory (expected config.json and model.safetensors in it), nor a hub model id (OWNER/NAME[@REVISION][:SUBFOLDER])"
+    )]
     NotAModel { spec: String },
 
     /// A spec that is no local path and whose hub repository does not exist: the user may have meant
@@ -153,7 +155,9 @@ pub enum HubError {
     #[error("hub repository `{repo}` (revision {revision}) has no file `{file}` (HTTP 404){hint}")]
     FileNotFound { repo: String, revision: String, file: String, hint: String },
 
-    #[error("hub repository `{repo}`: access to `{file}` refused (HTTP {status}{detail}): a private or gated repository needs a token with access (HF_TOKEN)")]
+    #[error(
+        "hub repository `{repo}`: access to `{file}` refused (HTTP {status}{detail}): a private or gated repository needs a token with access (HF_TOKEN)"
+    )]
     AccessDenied { repo: String, file: String, status: u16, detail: String },
 
     #[error("cannot download `{file}` of hub repository `{repo}`: cannot reach {endpoint} ({detail}); HF_HUB_OFFLINE=1 uses the local cache only")]
@@ -182,9 +186,8 @@ impl Options {
     /// `offline` from `HF_HUB_OFFLINE` (`1`, `true`, `yes`, `on`, any case, as `huggingface_hub`), and
     /// progress when stderr is a terminal.
     pub fn from_env() -> Self {
-        let offline = std::env::var("HF_HUB_OFFLINE")
-            .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
-            .unwrap_or(false);
+        let offline =
+            std::env::var("HF_HUB_OFFLINE").map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")).unwrap_or(false);
         Self { offline, progress: std::io::stderr().is_terminal() }
     }
 }
@@ -373,23 +376,17 @@ impl Context<'_> {
         match e {
             HFError::RepoNotFound { .. } => self.repo_not_found(404),
             HFError::RevisionNotFound { revision, .. } => HubError::RevisionNotFound { repo, revision },
-            HFError::EntryNotFound { .. } => {
-                HubError::FileNotFound { repo, revision: self.revision().to_string(), file, hint: String::new() }
-            }
+            HFError::EntryNotFound { .. } => HubError::FileNotFound { repo, revision: self.revision().to_string(), file, hint: String::new() },
             HFError::LocalEntryNotFound { .. } => HubError::NotCached { repo, file, cache: self.cache.display().to_string() },
-            HFError::AuthRequired { context } | HFError::Forbidden { context } => {
-                match context.error_code.as_deref() {
-                    Some("RepoNotFound") => self.repo_not_found(context.status.as_u16()),
-                    Some("RevisionNotFound") => HubError::RevisionNotFound { repo, revision: self.revision().to_string() },
-                    Some("EntryNotFound") => {
-                        HubError::FileNotFound { repo, revision: self.revision().to_string(), file, hint: String::new() }
-                    }
-                    _ => {
-                        let detail = context.server_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
-                        HubError::AccessDenied { repo, file, status: context.status.as_u16(), detail }
-                    }
+            HFError::AuthRequired { context } | HFError::Forbidden { context } => match context.error_code.as_deref() {
+                Some("RepoNotFound") => self.repo_not_found(context.status.as_u16()),
+                Some("RevisionNotFound") => HubError::RevisionNotFound { repo, revision: self.revision().to_string() },
+                Some("EntryNotFound") => HubError::FileNotFound { repo, revision: self.revision().to_string(), file, hint: String::new() },
+                _ => {
+                    let detail = context.server_message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+                    HubError::AccessDenied { repo, file, status: context.status.as_u16(), detail }
                 }
-            }
+            },
             HFError::Request { ref source, .. } if source.is_connect() || source.is_timeout() => {
                 // The innermost cause ("Connection refused (os error 111)", "dns error: …", "operation timed out").
                 let detail = root_cause(source);

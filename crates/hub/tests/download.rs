@@ -99,10 +99,7 @@ fn downloads_a_subfolder_into_the_cache_byte_identical() {
     assert_is_fixture(&location);
     let snapshot = env.home.path().join("hub/models--sslpron-test--tiny/snapshots").join(COMMIT).join(SUBFOLDER);
     assert_eq!(location.dir, snapshot, "the files live in the hub cache under HF_HOME");
-    assert_eq!(
-        location.source,
-        Source::Hub { repo: REPO.into(), subfolder: Some(SUBFOLDER.into()), revision: None, commit: Some(COMMIT.into()) }
-    );
+    assert_eq!(location.source, Source::Hub { repo: REPO.into(), subfolder: Some(SUBFOLDER.into()), revision: None, commit: Some(COMMIT.into()) });
 
     // config.json at `main`, the rest at the commit it resolved to; the weights through the CDN redirect.
     let requests = hub.requests();
@@ -204,9 +201,7 @@ fn an_unreachable_hub_is_reported_with_its_address() {
 
 #[test]
 fn a_private_repository_needs_hf_token() {
-    let repo = FakeRepo::new("sslpron-test/private", COMMIT)
-        .dir(SUBFOLDER, &fixture_model("wav2vec2-base"))
-        .private("hf_test_token");
+    let repo = FakeRepo::new("sslpron-test/private", COMMIT).dir(SUBFOLDER, &fixture_model("wav2vec2-base")).private("hf_test_token");
     let hub = FakeHub::start(vec![repo]);
     let _env = hub_env("private", &hub.endpoint());
     let spec = "sslpron-test/private:general/wav2vec2-base";

@@ -79,12 +79,7 @@ impl Attention {
     /// `x: [batch, frames, hidden]`; `position_bias`: WavLM's ungated `[heads, frames, frames]` from layer 0
     /// (computed here when this is layer 0); `key_padding`: additive `[batch, 1, 1, frames]` (0 or -inf-ish).
     /// Returns the output and the position bias to hand to the next layer.
-    pub fn forward(
-        &self,
-        x: Tensor<3>,
-        position_bias: Option<Tensor<3>>,
-        key_padding: Option<&Tensor<4>>,
-    ) -> (Tensor<3>, Option<Tensor<3>>) {
+    pub fn forward(&self, x: Tensor<3>, position_bias: Option<Tensor<3>>, key_padding: Option<&Tensor<4>>) -> (Tensor<3>, Option<Tensor<3>>) {
         let [batch, frames, hidden] = x.dims();
         let heads = self.num_heads;
         let head_dim = hidden / heads;

@@ -84,16 +84,13 @@ fn load_with_head(
         if family_in_keys != config.family().model_type() {
             return Err(ModelError::Config {
                 file: files.config_name.to_string(),
-                message: format!(
-                    "model_type is \"{}\" but {} holds {family_in_keys} weights",
-                    config.model_type, files.weights_name
-                ),
+                message: format!("model_type is \"{}\" but {} holds {family_in_keys} weights", config.model_type, files.weights_name),
             });
         }
     }
     // `model.wav2vec2.` -> `model.lm_head.`; `wav2vec2.` -> `lm_head.`; no family in the prefix -> no lm_head.
-    let lm_head_prefix = family_of_prefix(&encoder_prefix)
-        .map(|family| format!("{}lm_head.", &encoder_prefix[..encoder_prefix.len() - family.len() - 1]));
+    let lm_head_prefix =
+        family_of_prefix(&encoder_prefix).map(|family| format!("{}lm_head.", &encoder_prefix[..encoder_prefix.len() - family.len() - 1]));
     let has_score_predictor = names.iter().any(|n| n.starts_with("score_predictor."));
     let has_lm_head = lm_head_prefix.as_ref().is_some_and(|p| names.iter().any(|n| n.starts_with(p.as_str())));
     let head = has_score_predictor.then_some(if has_lm_head { HeadKind::Ctc } else { HeadKind::General });
@@ -249,9 +246,7 @@ pub fn seed_checkpoint_names(model: &PronunciationModel, config: &EncoderConfig)
             format!("model.{ours}")
         }
     };
-    ParamNames(
-        model.names.0.iter().map(|n| ParamName { id: n.id, name: checkpoint_name(&n.name), transposed: n.transposed }).collect(),
-    )
+    ParamNames(model.names.0.iter().map(|n| ParamName { id: n.id, name: checkpoint_name(&n.name), transposed: n.transposed }).collect())
 }
 
 /// Serialises named f32 tensors as a safetensors file.

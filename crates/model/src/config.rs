@@ -207,14 +207,9 @@ impl EncoderConfig {
         let bad = |message: String| ModelError::Config { file: file.to_string(), message };
         let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| bad(format!("not a valid config: {e}")))?;
         check_sizes_are_counts(&value).map_err(bad)?;
-        let mut config: EncoderConfig =
-            serde_json::from_value(value).map_err(|e| bad(format!("not a valid config: {e}")))?;
-        let family = Family::from_model_type(&config.model_type).ok_or_else(|| {
-            bad(format!(
-                "model_type \"{}\" is not one of wav2vec2, hubert, wavlm",
-                config.model_type
-            ))
-        })?;
+        let mut config: EncoderConfig = serde_json::from_value(value).map_err(|e| bad(format!("not a valid config: {e}")))?;
+        let family = Family::from_model_type(&config.model_type)
+            .ok_or_else(|| bad(format!("model_type \"{}\" is not one of wav2vec2, hubert, wavlm", config.model_type)))?;
         config.family = Some(family);
         config.validate().map_err(bad)?;
         Ok(config)
@@ -239,10 +234,7 @@ impl EncoderConfig {
             return Err("conv_dim, conv_stride and conv_kernel entries must be positive".into());
         }
         if self.hidden_size == 0 || self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
-            return Err(format!(
-                "hidden_size {} is not divisible by num_attention_heads {}",
-                self.hidden_size, self.num_attention_heads
-            ));
+            return Err(format!("hidden_size {} is not divisible by num_attention_heads {}", self.hidden_size, self.num_attention_heads));
         }
         if self.num_conv_pos_embedding_groups == 0 || self.hidden_size % self.num_conv_pos_embedding_groups != 0 {
             return Err(format!(
@@ -466,10 +458,8 @@ impl Preprocessing {
         fn rate() -> u32 {
             16_000
         }
-        let raw: Raw = serde_json::from_slice(json).map_err(|e| ModelError::Config {
-            file: file.to_string(),
-            message: format!("not a valid preprocessor config: {e}"),
-        })?;
+        let raw: Raw = serde_json::from_slice(json)
+            .map_err(|e| ModelError::Config { file: file.to_string(), message: format!("not a valid preprocessor config: {e}") })?;
         if raw.sampling_rate != 16_000 {
             return Err(ModelError::Config {
                 file: file.to_string(),

@@ -15,10 +15,9 @@ pub fn parse(name: &str) -> Result<Device, String> {
         "wgpu" => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
         #[cfg(feature = "cuda")]
         "cuda" => Ok(Device::cuda(0)),
-        known if DEVICE_NAMES.contains(&known) => Err(format!(
-            "this build has no {known} device (rebuild with `--features {known}`); compiled in: {}",
-            compiled_in().join(", ")
-        )),
+        known if DEVICE_NAMES.contains(&known) => {
+            Err(format!("this build has no {known} device (rebuild with `--features {known}`); compiled in: {}", compiled_in().join(", ")))
+        }
         other => Err(format!("unknown device `{other}` (devices: {}; compiled in: {})", DEVICE_NAMES.join(", "), compiled_in().join(", "))),
     }
 }

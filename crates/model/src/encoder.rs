@@ -67,12 +67,7 @@ impl EncoderLayer {
         })
     }
 
-    fn forward(
-        &self,
-        x: Tensor<3>,
-        position_bias: Option<Tensor<3>>,
-        key_padding: Option<&Tensor<4>>,
-    ) -> (Tensor<3>, Option<Tensor<3>>) {
+    fn forward(&self, x: Tensor<3>, position_bias: Option<Tensor<3>>, key_padding: Option<&Tensor<4>>) -> (Tensor<3>, Option<Tensor<3>>) {
         if self.pre_norm {
             let (attended, bias) = self.attention.forward(self.layer_norm.forward(x.clone()), position_bias, key_padding);
             let x = x + self.dropout.forward(attended);

@@ -34,11 +34,7 @@ impl ConvLayer {
         // Kaiming-normal fan-in init, as transformers does for these convs.
         let std = (2.0 / (c_in * kernel) as f64).sqrt();
         let weight = src.param(&format!("{prefix}.conv.weight"), [c_out, c_in, kernel], Init::Normal { std })?;
-        let bias = if config.conv_bias {
-            Some(src.param(&format!("{prefix}.conv.bias"), [c_out], Init::Zeros)?)
-        } else {
-            None
-        };
+        let bias = if config.conv_bias { Some(src.param(&format!("{prefix}.conv.bias"), [c_out], Init::Zeros)?) } else { None };
         let conv = FrameConv { weight, bias, stride: config.conv_stride[index], kernels: src.kernels() };
         let norm = match config.feat_extract_norm {
             // transformers builds these norms with PyTorch's default eps (1e-5), not layer_norm_eps.
@@ -113,10 +109,7 @@ impl FeatureEncoder {
 
     /// Frames each utterance of `lengths` samples yields (transformers' `_get_feat_extract_output_lengths`).
     pub fn frame_lengths(&self, lengths: &[usize]) -> Vec<usize> {
-        lengths
-            .iter()
-            .map(|&l| self.conv_layers.iter().fold(l, |l, layer| layer.conv.output_length(l)))
-            .collect()
+        lengths.iter().map(|&l| self.conv_layers.iter().fold(l, |l, layer| layer.conv.output_length(l))).collect()
     }
 }
 

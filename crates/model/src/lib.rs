@@ -15,18 +15,17 @@ pub mod layers;
 pub mod pos_conv;
 pub mod scorer;
 pub mod ssl_encoder;
-pub mod weights;
 pub mod web_model;
+pub mod weights;
 
 pub use checkpoint::{
-    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_named, export_seed_layout, export_seed_layout_of, export_values, load, load_for_training, load_with_kernels, random, random_with_kernels,
-    seed_checkpoint_names,
-    to_safetensors,
+    LoadReport, ModelFiles, NamedTensor, ParamTensors, export_named, export_seed_layout, export_seed_layout_of, export_values, load,
+    load_for_training, load_with_kernels, random, random_with_kernels, seed_checkpoint_names, to_safetensors,
 };
 pub use config::{EncoderConfig, Family, Preprocessing};
 pub use encoder::EncoderOutput;
 pub use error::ModelError;
 pub use kernels::Kernels;
-pub use web_model::{WebModel, load_bundle, load_bundle_with_kernels, to_bundle};
-pub use sslpron_bundle::Precision;
 pub use scorer::{HeadKind, ModelInfo, PronunciationModel, SCORE_NAMES, ScoreHead, Scores};
+pub use sslpron_bundle::Precision;
+pub use web_model::{WebModel, load_bundle, load_bundle_with_kernels, to_bundle};

@@ -49,4 +49,3 @@ impl PositionalConvEmbedding {
         self.activation.forward(self.conv.forward(hidden))
     }
 }
-

@@ -40,11 +40,7 @@ impl ScoreHead {
             HeadKind::General => (None, config.hidden_size),
             HeadKind::Ctc => (Some(linear(src, "lm_head", config.hidden_size, config.vocab_size)?), config.vocab_size),
         };
-        Ok(ScoreHead {
-            lm_head,
-            final_dropout: dropout(config.final_dropout),
-            score_predictor: linear(src, "score_predictor", pooled_width, 4)?,
-        })
+        Ok(ScoreHead { lm_head, final_dropout: dropout(config.final_dropout), score_predictor: linear(src, "score_predictor", pooled_width, 4)? })
     }
 
     pub fn kind(&self) -> HeadKind {
@@ -154,8 +150,7 @@ impl PronunciationModel {
     /// Scores of one prepared utterance `[1, samples]` (native: reads the result synchronously; the
     /// browser reads [`score_tensor`](Self::score_tensor) asynchronously instead).
     pub fn score(&self, input_values: Tensor<2>, file: &str) -> Result<Scores, ModelError> {
-        let values: Vec<f32> =
-            self.score_tensor(input_values, file)?.into_data().try_to_vec::<f32>().map_err(|_| ModelError::NonFiniteOutput)?;
+        let values: Vec<f32> = self.score_tensor(input_values, file)?.into_data().try_to_vec::<f32>().map_err(|_| ModelError::NonFiniteOutput)?;
         if values.len() != 4 || values.iter().any(|v| !v.is_finite()) {
             return Err(ModelError::NonFiniteOutput);
         }

@@ -41,11 +41,8 @@ impl SslEncoder {
         // Read last: it only matters in training, so a size mismatch should be reported on a tensor
         // that matters at inference first.
         let masks = config.mask_time_prob > 0.0 || config.mask_feature_prob > 0.0;
-        let masked_spec_embed = if masks {
-            src.optional_param("masked_spec_embed", [config.hidden_size], Init::Uniform { low: 0.0, high: 1.0 })?
-        } else {
-            None
-        };
+        let masked_spec_embed =
+            if masks { src.optional_param("masked_spec_embed", [config.hidden_size], Init::Uniform { low: 0.0, high: 1.0 })? } else { None };
         let spec_augment = SpecAugment {
             mask_time_prob: if config.apply_spec_augment { config.mask_time_prob } else { 0.0 },
             mask_time_length: config.mask_time_length,
@@ -93,8 +90,7 @@ impl SslEncoder {
         for _ in 0..batch {
             mask.extend(time_mask(frames, spec, &device));
         }
-        let mask = Tensor::<3, Bool>::from_data(TensorData::new(mask, [batch, frames, 1]), &device)
-            .expand([batch, frames, width]);
+        let mask = Tensor::<3, Bool>::from_data(TensorData::new(mask, [batch, frames, 1]), &device).expand([batch, frames, width]);
         let fill = embed.val().reshape([1, 1, width]).expand([batch, frames, width]);
         hidden.mask_where(mask, fill)
     }

@@ -23,10 +23,8 @@ pub fn to_bundle(files: &ModelFiles, precision: Precision, description: &str) ->
     };
     let config = json(files.config_name, files.config_json)?;
     let preprocessor = files.preprocessor_json.map(|b| json(files.preprocessor_name, b)).transpose()?;
-    let tensors: Vec<BundleTensor> = export_seed_layout(&model, &info.config)
-        .into_iter()
-        .map(|t| BundleTensor { name: t.name, shape: t.shape, values: t.values })
-        .collect();
+    let tensors: Vec<BundleTensor> =
+        export_seed_layout(&model, &info.config).into_iter().map(|t| BundleTensor { name: t.name, shape: t.shape, values: t.values }).collect();
     Ok(sslpron_bundle::encode(&tensors, config, preprocessor, description, precision))
 }
 
@@ -47,8 +45,7 @@ pub fn load_bundle(bytes: &[u8], file: &str, device: &Device) -> Result<WebModel
 /// As [`load_bundle`], with the model's building blocks on the given [`Kernels`].
 pub fn load_bundle_with_kernels(bytes: &[u8], file: &str, device: &Device, kernels: Kernels) -> Result<WebModel, ModelError> {
     let bundle = sslpron_bundle::decode(bytes).map_err(|e| ModelError::Bundle { file: file.to_string(), message: e.to_string() })?;
-    let named: Vec<NamedTensor> =
-        bundle.tensors.into_iter().map(|t| NamedTensor { name: t.name, shape: t.shape, values: t.values }).collect();
+    let named: Vec<NamedTensor> = bundle.tensors.into_iter().map(|t| NamedTensor { name: t.name, shape: t.shape, values: t.values }).collect();
     let weights = to_safetensors(&named);
     drop(named); // the safetensors bytes hold the weights now: one copy less at the load's peak
     let config = serde_json::to_vec(&bundle.header.config).expect("json");

@@ -159,14 +159,8 @@ pub struct CheckpointSource<'a> {
 impl<'a> CheckpointSource<'a> {
     /// Parses `bytes`; `file` names it in errors. `rename` maps each name in the file to the name the
     /// model asks for, or `None` to keep it out of reach (it is then reported as unused).
-    pub fn new(
-        file: &str,
-        bytes: &'a [u8],
-        device: &Device,
-        rename: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ModelError> {
-        let tensors = SafeTensors::deserialize(bytes)
-            .map_err(|e| ModelError::Safetensors { file: file.to_string(), message: e.to_string() })?;
+    pub fn new(file: &str, bytes: &'a [u8], device: &Device, rename: impl Fn(&str) -> Option<String>) -> Result<Self, ModelError> {
+        let tensors = SafeTensors::deserialize(bytes).map_err(|e| ModelError::Safetensors { file: file.to_string(), message: e.to_string() })?;
         let names = tensors.names().into_iter().filter_map(|n| rename(n).map(|ours| (ours, n.to_string()))).collect();
         Ok(CheckpointSource {
             file: file.to_string(),
@@ -187,8 +181,8 @@ impl<'a> CheckpointSource<'a> {
 
     /// Names in the file, unmapped.
     pub fn file_names(bytes: &[u8], file: &str) -> Result<Vec<String>, ModelError> {
-        let (_, metadata) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| ModelError::Safetensors { file: file.to_string(), message: e.to_string() })?;
+        let (_, metadata) =
+            SafeTensors::read_metadata(bytes).map_err(|e| ModelError::Safetensors { file: file.to_string(), message: e.to_string() })?;
         Ok(metadata.tensors().keys().cloned().collect())
     }
 
@@ -199,8 +193,7 @@ impl<'a> CheckpointSource<'a> {
             return Err(ModelError::Missing { file: self.file, missing: self.missing });
         }
         let taken: BTreeSet<&String> = self.taken.iter().filter_map(|ours| self.names.get(ours)).collect();
-        let mut unused: Vec<String> =
-            self.tensors.names().into_iter().filter(|n| !taken.contains(&n.to_string())).map(|n| n.to_string()).collect();
+        let mut unused: Vec<String> = self.tensors.names().into_iter().filter(|n| !taken.contains(&n.to_string())).map(|n| n.to_string()).collect();
         unused.sort();
         Ok((self.param_names, unused))
     }
@@ -209,10 +202,10 @@ impl<'a> CheckpointSource<'a> {
         let Some(file_name) = self.names.get(name) else {
             return Ok(None);
         };
-        let view = self.tensors.tensor(file_name).map_err(|e| ModelError::Safetensors {
-            file: self.file.clone(),
-            message: format!("tensor `{file_name}`: {e}"),
-        })?;
+        let view = self
+            .tensors
+            .tensor(file_name)
+            .map_err(|e| ModelError::Safetensors { file: self.file.clone(), message: format!("tensor `{file_name}`: {e}") })?;
         if view.shape() != shape {
             return Err(ModelError::ShapeMismatch {
                 file: self.file.clone(),
@@ -224,15 +217,10 @@ impl<'a> CheckpointSource<'a> {
         let bytes = view.data();
         let values: Vec<f32> = match view.dtype() {
             Dtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-            Dtype::F64 => bytes
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32)
-                .collect(),
+            Dtype::F64 => bytes.chunks_exact(8).map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32).collect(),
             // The web format's codec: one f16 decoder in the project (sslpron-bundle's tests cover every value).
             Dtype::F16 => bytes.chunks_exact(2).map(|b| sslpron_bundle::half::f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect(),
-            Dtype::BF16 => {
-                bytes.chunks_exact(2).map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16)).collect()
-            }
+            Dtype::BF16 => bytes.chunks_exact(2).map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16)).collect(),
             other => {
                 return Err(ModelError::Dtype { file: self.file.clone(), name: file_name.clone(), dtype: format!("{other:?}") });
             }
@@ -267,9 +255,7 @@ impl TensorSource for CheckpointSource<'_> {
     }
 
     fn optional<const D: usize>(&mut self, name: &str, shape: [usize; D], _init: Init) -> Result<Option<Tensor<D>>, ModelError> {
-        Ok(self
-            .read(name, &shape)?
-            .map(|values| Tensor::from_data(TensorData::new(values, shape), &self.device)))
+        Ok(self.read(name, &shape)?.map(|values| Tensor::from_data(TensorData::new(values, shape), &self.device)))
     }
 
     fn linear_weight(&mut self, name: &str, d_out: usize, d_in: usize, _init: Init) -> Result<Tensor<2>, ModelError> {

@@ -92,7 +92,9 @@ fn wavlm_ctc() {
 /// runs.
 #[test]
 fn every_layout_through_the_browser_gemm() {
-    for kind in ["wav2vec2-base", "wav2vec2-large", "hubert-base", "hubert-large", "wavlm-base", "wavlm-large", "wav2vec2-ctc", "hubert-ctc", "wavlm-ctc"] {
+    for kind in
+        ["wav2vec2-base", "wav2vec2-large", "hubert-base", "hubert-large", "wavlm-base", "wavlm-large", "wav2vec2-ctc", "hubert-ctc", "wavlm-ctc"]
+    {
         let (info, model, _) = load_kind_with(kind, Kernels::HostOwnGemm);
         let before = sslpron_model::kernels::gemm::own_gemm_products();
         check(kind, &info, &model, &[]);

@@ -103,11 +103,7 @@ fn evaluate(args: Args) -> Result<(), String> {
         None => args.split.clone(),
     };
     let speakers: Vec<String> = utts.iter().map(|u| u.speaker.clone()).collect();
-    let scored = Scored {
-        human: human.each_ref().map(Vec::as_slice),
-        predicted: predicted.each_ref().map(Vec::as_slice),
-        speakers: &speakers,
-    };
+    let scored = Scored { human: human.each_ref().map(Vec::as_slice), predicted: predicted.each_ref().map(Vec::as_slice), speakers: &speakers };
     let settings = BootstrapSettings { resamples: args.bootstrap, seed: DEFAULT_SEED };
     let mut report = EvalReport::analyse(&name, &scored, &speaker_info, settings);
     if let (Some(spec), Some(other_predicted)) = (&args.compare, &other_predicted) {

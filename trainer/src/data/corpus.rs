@@ -45,10 +45,7 @@ impl Utterance {
     /// WAV file.
     pub fn load_audio(&self, opts: &PrepareOptions) -> Result<Vec<f32>, DataError> {
         let bytes = read_bytes(&self.wav, "the utterance's WAV file")?;
-        sslpron_audio::prepare_wav(&bytes, opts).map_err(|source| DataError::Audio {
-            path: self.wav.clone(),
-            source,
-        })
+        sslpron_audio::prepare_wav(&bytes, opts).map_err(|source| DataError::Audio { path: self.wav.clone(), source })
     }
 }
 
@@ -87,15 +84,9 @@ impl Corpus {
     /// utterance of the published corpus).
     pub fn open_with(root: &Path, options: &CorpusOptions) -> Result<Self, DataError> {
         if !root.is_dir() {
-            return Err(DataError::Missing {
-                path: root.to_path_buf(),
-                what: "the corpus folder",
-            });
+            return Err(DataError::Missing { path: root.to_path_buf(), what: "the corpus folder" });
         }
-        let labels_path = options
-            .labels
-            .clone()
-            .unwrap_or_else(|| root.join("resource").join("scores.json"));
+        let labels_path = options.labels.clone().unwrap_or_else(|| root.join("resource").join("scores.json"));
         let labels = read_scores(&labels_path)?;
         let text_phone_path = root.join("resource").join("text-phone");
         let text_phone = if text_phone_path.exists() {
@@ -104,12 +95,7 @@ impl Corpus {
         } else {
             None
         };
-        Ok(Self {
-            root: root.to_path_buf(),
-            labels_path,
-            labels,
-            text_phone,
-        })
+        Ok(Self { root: root.to_path_buf(), labels_path, labels, text_phone })
     }
 
     /// The corpus root as given to [`Corpus::open`].
@@ -142,66 +128,31 @@ impl Corpus {
         let text_list = dir.join("text");
         let wavs = read_list(&wav_scp, "the split's Kaldi list of WAV files", true)?;
         if wavs.is_empty() {
-            return Err(DataError::Parse {
-                path: wav_scp,
-                line: 1,
-                problem: "the list holds no utterances".into(),
-            });
+            return Err(DataError::Parse { path: wav_scp, line: 1, problem: "the list holds no utterances".into() });
         }
-        let mut speakers = to_map(read_list(
-            &utt2spk,
-            "the split's Kaldi list of speakers",
-            true,
-        )?);
-        let mut texts = to_map(read_list(
-            &text_list,
-            "the split's Kaldi list of transcripts",
-            false,
-        )?);
+        let mut speakers = to_map(read_list(&utt2spk, "the split's Kaldi list of speakers", true)?);
+        let mut texts = to_map(read_list(&text_list, "the split's Kaldi list of transcripts", false)?);
         for (list, map) in [(&utt2spk, &speakers), (&text_list, &texts)] {
             if let Some(utt) = first_missing(map, &wavs) {
-                return Err(DataError::NotInList {
-                    path: wav_scp,
-                    utt,
-                    listed_in: list.clone(),
-                });
+                return Err(DataError::NotInList { path: wav_scp, utt, listed_in: list.clone() });
             }
         }
 
         let mut out = Vec::with_capacity(wavs.len());
         for (id, rel) in wavs {
-            let not_in = |path: &Path| DataError::NotInList {
-                path: path.to_path_buf(),
-                utt: id.clone(),
-                listed_in: wav_scp.clone(),
-            };
+            let not_in = |path: &Path| DataError::NotInList { path: path.to_path_buf(), utt: id.clone(), listed_in: wav_scp.clone() };
             let speaker = speakers.remove(&id).ok_or_else(|| not_in(&utt2spk))?;
             let text = texts.remove(&id).ok_or_else(|| not_in(&text_list))?;
             let wav = self.root.join(&rel);
             if !wav.is_file() {
-                return Err(DataError::MissingWav {
-                    list: wav_scp,
-                    utt: id,
-                    wav,
-                });
+                return Err(DataError::MissingWav { list: wav_scp, utt: id, wav });
             }
             let Some(entry) = self.labels.get(&id) else {
-                return Err(DataError::UnknownUtterance {
-                    path: self.labels_path.clone(),
-                    utt: id,
-                    listed_in: wav_scp,
-                });
+                return Err(DataError::UnknownUtterance { path: self.labels_path.clone(), utt: id, listed_in: wav_scp });
             };
             let phones = match &self.text_phone {
                 Some((path, phones)) => {
-                    phones
-                        .get(&id)
-                        .cloned()
-                        .ok_or_else(|| DataError::NoPhones {
-                            path: path.clone(),
-                            utt: id.clone(),
-                            listed_in: wav_scp.clone(),
-                        })?
+                    phones.get(&id).cloned().ok_or_else(|| DataError::NoPhones { path: path.clone(), utt: id.clone(), listed_in: wav_scp.clone() })?
                 }
                 None => entry.phones.clone().ok_or_else(|| DataError::NoPhones {
                     path: self.labels_path.clone(),
@@ -209,14 +160,7 @@ impl Corpus {
                     listed_in: wav_scp.clone(),
                 })?,
             };
-            out.push(Utterance {
-                id,
-                speaker,
-                wav,
-                text,
-                labels: entry.labels,
-                phones,
-            });
+            out.push(Utterance { id, speaker, wav, text, labels: entry.labels, phones });
         }
         Ok(out)
     }
@@ -229,10 +173,7 @@ fn to_map(pairs: Vec<(String, String)>) -> HashMap<String, String> {
 /// The first id of `map` (in sorted order, for a stable message) that `wavs` does not list.
 fn first_missing(map: &HashMap<String, String>, wavs: &[(String, String)]) -> Option<String> {
     let listed: std::collections::HashSet<&str> = wavs.iter().map(|(id, _)| id.as_str()).collect();
-    let mut extra: Vec<&String> = map
-        .keys()
-        .filter(|id| !listed.contains(id.as_str()))
-        .collect();
+    let mut extra: Vec<&String> = map.keys().filter(|id| !listed.contains(id.as_str())).collect();
     extra.sort();
     extra.first().map(|id| id.to_string())
 }

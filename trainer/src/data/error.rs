@@ -24,11 +24,7 @@ pub enum DataError {
     /// A line of a text file (Kaldi list, `text-phone`, speaker list) that does not parse, or that
     /// repeats an id. `line` counts from 1.
     #[error("{}:{line}: {problem}", .path.display())]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        problem: String,
-    },
+    Parse { path: PathBuf, line: usize, problem: String },
 
     /// A JSON file that is not valid JSON or not the expected shape; `source`'s text carries the
     /// line and column.
@@ -45,11 +41,7 @@ pub enum DataError {
         .list.display(),
         .wav.display()
     )]
-    MissingWav {
-        list: PathBuf,
-        utt: String,
-        wav: PathBuf,
-    },
+    MissingWav { list: PathBuf, utt: String, wav: PathBuf },
 
     /// An utterance of one Kaldi list has no entry in another list of the same split.
     #[error(
@@ -57,11 +49,7 @@ pub enum DataError {
         .path.display(),
         .listed_in.display()
     )]
-    NotInList {
-        path: PathBuf,
-        utt: String,
-        listed_in: PathBuf,
-    },
+    NotInList { path: PathBuf, utt: String, listed_in: PathBuf },
 
     /// An utterance of the split has no labels in the scores file (wrong labels file, or an id the
     /// labels never had — e.g. test utterances against `scores-train.json`).
@@ -70,11 +58,7 @@ pub enum DataError {
         .path.display(),
         .listed_in.display()
     )]
-    UnknownUtterance {
-        path: PathBuf,
-        utt: String,
-        listed_in: PathBuf,
-    },
+    UnknownUtterance { path: PathBuf, utt: String, listed_in: PathBuf },
 
     /// An utterance of the split has no canonical phones in `text-phone`.
     #[error(
@@ -82,19 +66,11 @@ pub enum DataError {
         .path.display(),
         .listed_in.display()
     )]
-    NoPhones {
-        path: PathBuf,
-        utt: String,
-        listed_in: PathBuf,
-    },
+    NoPhones { path: PathBuf, utt: String, listed_in: PathBuf },
 
     /// A label file entry that parses but cannot be right (a score outside 0–10, NaN).
     #[error("{}: utterance {utt}: {problem}", .path.display())]
-    BadLabel {
-        path: PathBuf,
-        utt: String,
-        problem: String,
-    },
+    BadLabel { path: PathBuf, utt: String, problem: String },
 
     /// The development speaker list names speakers the utterances do not have.
     #[error(
@@ -102,10 +78,7 @@ pub enum DataError {
         .path.display(),
         .speakers.join(", ")
     )]
-    UnknownSpeakers {
-        path: PathBuf,
-        speakers: Vec<String>,
-    },
+    UnknownSpeakers { path: PathBuf, speakers: Vec<String> },
 
     /// A phone vocabulary file that parses but is not a valid vocabulary.
     #[error("{}: {problem}", .path.display())]

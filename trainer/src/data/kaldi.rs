@@ -11,11 +11,7 @@ use super::error::{DataError, read_text};
 /// whitespace (including a Windows `\r`) is dropped. A repeated id is an error: Kaldi tools
 /// refuse it too, and a silent "last one wins" would hide a bad merge of two lists.
 /// `value_required`: `false` for `text`, where Kaldi allows an empty transcript.
-pub(super) fn read_list(
-    path: &Path,
-    what: &'static str,
-    value_required: bool,
-) -> Result<Vec<(String, String)>, DataError> {
+pub(super) fn read_list(path: &Path, what: &'static str, value_required: bool) -> Result<Vec<(String, String)>, DataError> {
     let lines = read_numbered_list(path, what, value_required, "utterance")?;
     Ok(lines.into_iter().map(|(_, id, value)| (id, value)).collect())
 }
@@ -36,20 +32,14 @@ pub(super) fn read_numbered_list(
         if line.trim_start().is_empty() {
             continue;
         }
-        let parse_error = |problem: String| DataError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            problem,
-        };
+        let parse_error = |problem: String| DataError::Parse { path: path.to_path_buf(), line: i + 1, problem };
         let line = line.trim_start();
         let (id, value) = match line.find([' ', '\t']) {
             Some(at) => (&line[..at], line[at..].trim_start()),
             None => (line, ""),
         };
         if value.is_empty() && value_required {
-            return Err(parse_error(format!(
-                "{noun} {id} has nothing after its id"
-            )));
+            return Err(parse_error(format!("{noun} {id} has nothing after its id")));
         }
         if !seen.insert(id.to_string()) {
             return Err(parse_error(format!("{noun} {id} is listed twice")));

@@ -50,11 +50,7 @@ pub(super) fn read_scores(path: &Path) -> Result<HashMap<String, ScoreEntry>, Da
         return read_scores_tsv(path);
     }
     let content = read_text(path, "utterance scores in scores.json format")?;
-    let raw: HashMap<String, RawEntry> =
-        serde_json::from_str(&content).map_err(|source| DataError::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let raw: HashMap<String, RawEntry> = serde_json::from_str(&content).map_err(|source| DataError::Json { path: path.to_path_buf(), source })?;
     let mut out = HashMap::with_capacity(raw.len());
     for (utt, entry) in raw {
         let values = [entry.accuracy, entry.fluency, entry.prosodic, entry.total];
@@ -62,20 +58,11 @@ pub(super) fn read_scores(path: &Path) -> Result<HashMap<String, ScoreEntry>, Da
         for ((name, value), label) in LABEL_NAMES.iter().zip(values).zip(&mut labels) {
             let (lo, hi) = LABEL_RANGE;
             if !(value.is_finite() && f64::from(lo) <= value && value <= f64::from(hi)) {
-                return Err(DataError::BadLabel {
-                    path: path.to_path_buf(),
-                    utt,
-                    problem: format!("{name} is {value}, outside {lo}–{hi}"),
-                });
+                return Err(DataError::BadLabel { path: path.to_path_buf(), utt, problem: format!("{name} is {value}, outside {lo}–{hi}") });
             }
             *label = value as f32;
         }
-        let phones = entry.words.map(|words| {
-            words
-                .iter()
-                .flat_map(|w| w.phones.split_whitespace().map(str::to_string))
-                .collect()
-        });
+        let phones = entry.words.map(|words| words.iter().flat_map(|w| w.phones.split_whitespace().map(str::to_string)).collect());
         out.insert(utt, ScoreEntry { labels, phones });
     }
     Ok(out)
@@ -100,7 +87,8 @@ pub(super) fn read_scores_tsv(path: &Path) -> Result<HashMap<String, ScoreEntry>
     let mut out = HashMap::new();
     for (i, line) in lines {
         let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
-        let field = |c: usize| fields.get(c).copied().ok_or_else(|| parse_error(i + 1, format!("{} fields, expected {}", fields.len(), columns.len())));
+        let field =
+            |c: usize| fields.get(c).copied().ok_or_else(|| parse_error(i + 1, format!("{} fields, expected {}", fields.len(), columns.len())));
         let utt = field(id_column)?.to_string();
         let mut labels = [0f32; 4];
         for ((name, &column), label) in LABEL_NAMES.iter().zip(&label_columns).zip(&mut labels) {
@@ -131,33 +119,20 @@ pub(super) fn read_text_phone(path: &Path) -> Result<HashMap<String, Vec<String>
         if line.is_empty() {
             continue;
         }
-        let parse_error = |problem: String| DataError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            problem,
-        };
+        let parse_error = |problem: String| DataError::Parse { path: path.to_path_buf(), line: i + 1, problem };
         let (key, phones) = match line.find([' ', '\t']) {
             Some(at) => (&line[..at], line[at..].trim_start()),
             None => (line, ""),
         };
         let Some((utt, word)) = key.rsplit_once('.') else {
-            return Err(parse_error(format!(
-                "expected `<utterance-id>.<word-index>` first, found {key:?}"
-            )));
+            return Err(parse_error(format!("expected `<utterance-id>.<word-index>` first, found {key:?}")));
         };
         let Ok(word) = word.parse::<usize>() else {
             return Err(parse_error(format!("word index {word:?} is not a number")));
         };
         let phones = phones.split_whitespace().map(strip_position).collect();
-        if words
-            .entry(utt.to_string())
-            .or_default()
-            .insert(word, (i + 1, phones))
-            .is_some()
-        {
-            return Err(parse_error(format!(
-                "word {word} of utterance {utt} is listed twice"
-            )));
+        if words.entry(utt.to_string()).or_default().insert(word, (i + 1, phones)).is_some() {
+            return Err(parse_error(format!("word {word} of utterance {utt} is listed twice")));
         }
     }
     let mut out = HashMap::with_capacity(words.len());
@@ -168,9 +143,7 @@ pub(super) fn read_text_phone(path: &Path) -> Result<HashMap<String, Vec<String>
                 return Err(DataError::Parse {
                     path: path.to_path_buf(),
                     line,
-                    problem: format!(
-                        "utterance {utt}: word {expected} is missing (word {index} is listed)"
-                    ),
+                    problem: format!("utterance {utt}: word {expected} is missing (word {index} is listed)"),
                 });
             }
             phones.extend(word);

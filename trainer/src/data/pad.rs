@@ -63,11 +63,7 @@ pub fn pad_batch<S: AsRef<[f32]>>(samples: &[S]) -> PaddedBatch {
     for (row, s) in values.chunks_mut(max_len.max(1)).zip(samples) {
         row[..s.as_ref().len()].copy_from_slice(s.as_ref());
     }
-    PaddedBatch {
-        values,
-        lengths,
-        max_len,
-    }
+    PaddedBatch { values, lengths, max_len }
 }
 
 /// Frames after the CNN feature encoder for inputs of `sample_lengths` samples: transformers'
@@ -78,38 +74,14 @@ pub fn pad_batch<S: AsRef<[f32]>>(samples: &[S]) -> PaddedBatch {
 ///
 /// # Panics
 /// If `conv_kernel` and `conv_stride` differ in length or a stride is 0.
-pub fn frame_lengths(
-    sample_lengths: &[usize],
-    conv_kernel: &[usize],
-    conv_stride: &[usize],
-) -> Vec<usize> {
-    assert_eq!(
-        conv_kernel.len(),
-        conv_stride.len(),
-        "one stride per conv kernel"
-    );
-    assert!(
-        conv_stride.iter().all(|&s| s > 0),
-        "conv strides must be positive"
-    );
-    sample_lengths
-        .iter()
-        .map(|&len| {
-            conv_kernel.iter().zip(conv_stride).fold(
-                len,
-                |l, (&k, &s)| {
-                    if l < k { 0 } else { (l - k) / s + 1 }
-                },
-            )
-        })
-        .collect()
+pub fn frame_lengths(sample_lengths: &[usize], conv_kernel: &[usize], conv_stride: &[usize]) -> Vec<usize> {
+    assert_eq!(conv_kernel.len(), conv_stride.len(), "one stride per conv kernel");
+    assert!(conv_stride.iter().all(|&s| s > 0), "conv strides must be positive");
+    sample_lengths.iter().map(|&len| conv_kernel.iter().zip(conv_stride).fold(len, |l, (&k, &s)| if l < k { 0 } else { (l - k) / s + 1 })).collect()
 }
 
 /// A `[batch * max_len]` mask, 1.0 where `position < lengths[b]`: over frames (with
 /// [`frame_lengths`]) it is the weight of a masked mean pool.
 pub fn length_mask(lengths: &[usize], max_len: usize) -> Vec<f32> {
-    lengths
-        .iter()
-        .flat_map(|&len| (0..max_len).map(move |t| if t < len { 1.0 } else { 0.0 }))
-        .collect()
+    lengths.iter().flat_map(|&len| (0..max_len).map(move |t| if t < len { 1.0 } else { 0.0 })).collect()
 }

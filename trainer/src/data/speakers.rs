@@ -40,16 +40,12 @@ impl SpeakerInfo {
     /// leaves its attribute `None`.
     pub fn read(split_dir: &Path) -> Result<Self, DataError> {
         let ages = read_optional(&split_dir.join("spk2age"), "the split's Kaldi list of speaker ages", |value| {
-            value
-                .parse::<u32>()
-                .map_err(|_| format!("age {value:?} is not a whole number of years"))
+            value.parse::<u32>().map_err(|_| format!("age {value:?} is not a whole number of years"))
         })?;
-        let genders = read_optional(&split_dir.join("spk2gender"), "the split's Kaldi list of speaker genders", |value| {
-            match value {
-                "f" => Ok(Gender::Female),
-                "m" => Ok(Gender::Male),
-                _ => Err(format!("gender {value:?} is neither `f` nor `m`")),
-            }
+        let genders = read_optional(&split_dir.join("spk2gender"), "the split's Kaldi list of speaker genders", |value| match value {
+            "f" => Ok(Gender::Female),
+            "m" => Ok(Gender::Male),
+            _ => Err(format!("gender {value:?} is neither `f` nor `m`")),
         })?;
         Ok(Self { ages, genders })
     }
@@ -88,21 +84,14 @@ impl SpeakerInfo {
 }
 
 /// Reads one `speaker value` list through `parse`, or `None` when the file does not exist.
-fn read_optional<T>(
-    path: &Path,
-    what: &'static str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<Option<BTreeMap<String, T>>, DataError> {
+fn read_optional<T>(path: &Path, what: &'static str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<BTreeMap<String, T>>, DataError> {
     if !path.exists() {
         return Ok(None);
     }
     let mut out = BTreeMap::new();
     for (line, speaker, value) in read_numbered_list(path, what, true, "speaker")? {
-        let value = parse(&value).map_err(|problem| DataError::Parse {
-            path: path.to_path_buf(),
-            line,
-            problem: format!("speaker {speaker}: {problem}"),
-        })?;
+        let value =
+            parse(&value).map_err(|problem| DataError::Parse { path: path.to_path_buf(), line, problem: format!("speaker {speaker}: {problem}") })?;
         out.insert(speaker, value);
     }
     Ok(Some(out))

@@ -14,13 +14,8 @@ use super::error::{DataError, read_text};
 /// Split `utts` into (train, dev): dev holds every utterance whose speaker is in `dev_speakers`,
 /// train all the others; both keep the input order. Pure partition: no speaker checks (see
 /// [`SpeakerList::split`] for the checked version).
-pub fn split_by_speakers(
-    utts: Vec<Utterance>,
-    dev_speakers: &HashSet<String>,
-) -> (Vec<Utterance>, Vec<Utterance>) {
-    let (dev, train): (Vec<_>, Vec<_>) = utts
-        .into_iter()
-        .partition(|u| dev_speakers.contains(&u.speaker));
+pub fn split_by_speakers(utts: Vec<Utterance>, dev_speakers: &HashSet<String>) -> (Vec<Utterance>, Vec<Utterance>) {
+    let (dev, train): (Vec<_>, Vec<_>) = utts.into_iter().partition(|u| dev_speakers.contains(&u.speaker));
     (train, dev)
 }
 
@@ -44,41 +39,24 @@ impl SpeakerList {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let parse_error = |problem: String| DataError::Parse {
-                path: path.to_path_buf(),
-                line: i + 1,
-                problem,
-            };
+            let parse_error = |problem: String| DataError::Parse { path: path.to_path_buf(), line: i + 1, problem };
             if line.contains(char::is_whitespace) {
-                return Err(parse_error(format!(
-                    "expected one speaker id, found {line:?}"
-                )));
+                return Err(parse_error(format!("expected one speaker id, found {line:?}")));
             }
             if !speakers.insert(line.to_string()) {
                 return Err(parse_error(format!("speaker {line} is listed twice")));
             }
         }
         if speakers.is_empty() {
-            return Err(DataError::Parse {
-                path: path.to_path_buf(),
-                line: 1,
-                problem: "the list names no speakers".into(),
-            });
+            return Err(DataError::Parse { path: path.to_path_buf(), line: 1, problem: "the list names no speakers".into() });
         }
-        Ok(Self {
-            path: path.to_path_buf(),
-            speakers,
-        })
+        Ok(Self { path: path.to_path_buf(), speakers })
     }
 
     /// The listed speakers that none of `utts` has, sorted.
     pub fn unknown_in(&self, utts: &[Utterance]) -> Vec<String> {
         let present: HashSet<&str> = utts.iter().map(|u| u.speaker.as_str()).collect();
-        let unknown: BTreeSet<&String> = self
-            .speakers
-            .iter()
-            .filter(|s| !present.contains(s.as_str()))
-            .collect();
+        let unknown: BTreeSet<&String> = self.speakers.iter().filter(|s| !present.contains(s.as_str())).collect();
         unknown.into_iter().cloned().collect()
     }
 
@@ -98,24 +76,17 @@ impl SpeakerList {
     /// [`split_by_speakers`] with checks: every listed speaker must occur in `utts` (a speaker
     /// the split lacks is almost always a typo, a list for another corpus or the wrong split),
     /// and at least one speaker must stay in train.
-    pub fn split(
-        &self,
-        utts: Vec<Utterance>,
-    ) -> Result<(Vec<Utterance>, Vec<Utterance>), DataError> {
+    pub fn split(&self, utts: Vec<Utterance>) -> Result<(Vec<Utterance>, Vec<Utterance>), DataError> {
         let unknown = self.unknown_in(&utts);
         if !unknown.is_empty() {
-            return Err(DataError::UnknownSpeakers {
-                path: self.path.clone(),
-                speakers: unknown,
-            });
+            return Err(DataError::UnknownSpeakers { path: self.path.clone(), speakers: unknown });
         }
         let (train, dev) = split_by_speakers(utts, &self.speakers);
         if train.is_empty() {
             return Err(DataError::Parse {
                 path: self.path.clone(),
                 line: 1,
-                problem: "the list names every speaker of the split: nothing is left to train on"
-                    .into(),
+                problem: "the list names every speaker of the split: nothing is left to train on".into(),
             });
         }
         Ok((train, dev))

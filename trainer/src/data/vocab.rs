@@ -48,17 +48,10 @@ impl PhoneVocab {
         let mut phones = BTreeSet::new();
         for seq in sequences {
             for p in seq {
-                phones.insert(if keep_stress {
-                    p.as_str()
-                } else {
-                    strip_stress(p)
-                });
+                phones.insert(if keep_stress { p.as_str() } else { strip_stress(p) });
             }
         }
-        let tokens = std::iter::once(BLANK)
-            .chain(phones)
-            .map(str::to_string)
-            .collect();
+        let tokens = std::iter::once(BLANK).chain(phones).map(str::to_string).collect();
         Self::from_tokens(tokens, keep_stress)
     }
 
@@ -68,16 +61,8 @@ impl PhoneVocab {
     }
 
     fn from_tokens(tokens: Vec<String>, keep_stress: bool) -> Self {
-        let index = tokens
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i))
-            .collect();
-        Self {
-            keep_stress,
-            tokens,
-            index,
-        }
+        let index = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
+        Self { keep_stress, tokens, index }
     }
 
     /// Number of tokens, blank included: the CTC head's output size.
@@ -103,11 +88,7 @@ impl PhoneVocab {
     /// The id of a phone as it appears in the corpus (stress stripped first unless kept);
     /// `None` for a phone outside the vocabulary, and for [`BLANK`] itself.
     pub fn id(&self, phone: &str) -> Option<usize> {
-        let key = if self.keep_stress {
-            phone
-        } else {
-            strip_stress(phone)
-        };
+        let key = if self.keep_stress { phone } else { strip_stress(phone) };
         match self.index.get(key) {
             Some(0) | None => None,
             Some(&i) => Some(i),
@@ -116,24 +97,13 @@ impl PhoneVocab {
 
     /// The utterance's phones as CTC target ids (never 0).
     pub fn encode(&self, utt: &Utterance) -> Result<Vec<usize>, DataError> {
-        utt.phones
-            .iter()
-            .map(|p| {
-                self.id(p).ok_or_else(|| DataError::UnknownPhone {
-                    utt: utt.id.clone(),
-                    phone: p.clone(),
-                })
-            })
-            .collect()
+        utt.phones.iter().map(|p| self.id(p).ok_or_else(|| DataError::UnknownPhone { utt: utt.id.clone(), phone: p.clone() })).collect()
     }
 
     /// Write the vocabulary as JSON. Written to a temporary file first and renamed, so a failed
     /// write never leaves a truncated vocabulary next to a checkpoint.
     pub fn save(&self, path: &Path) -> Result<(), DataError> {
-        let io = |source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| DataError::Io { path: path.to_path_buf(), source };
         let mut json = serde_json::to_string_pretty(self).expect("a vocabulary always serialises");
         json.push('\n');
         sslpron_fs::write_file(path, json.as_bytes()).map_err(|e| io(e.source))
@@ -143,14 +113,8 @@ impl PhoneVocab {
     /// no repeated or empty token, and no stress digit in a stress-free vocabulary.
     pub fn load(path: &Path) -> Result<Self, DataError> {
         let content = read_text(path, "a phone vocabulary (JSON)")?;
-        let raw: PhoneVocab = serde_json::from_str(&content).map_err(|source| DataError::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let bad = |problem: String| DataError::BadVocab {
-            path: path.to_path_buf(),
-            problem,
-        };
+        let raw: PhoneVocab = serde_json::from_str(&content).map_err(|source| DataError::Json { path: path.to_path_buf(), source })?;
+        let bad = |problem: String| DataError::BadVocab { path: path.to_path_buf(), problem };
         if raw.tokens.first().map(String::as_str) != Some(BLANK) {
             return Err(bad(format!("the first token must be {BLANK:?}")));
         }
@@ -163,9 +127,7 @@ impl PhoneVocab {
                 return Err(bad(format!("token {t:?} appears twice")));
             }
             if !raw.keep_stress && t != BLANK && strip_stress(t) != t {
-                return Err(bad(format!(
-                    "token {t:?} has a stress digit but keep_stress is false"
-                )));
+                return Err(bad(format!("token {t:?} has a stress digit but keep_stress is false")));
             }
         }
         Ok(Self::from_tokens(raw.tokens, raw.keep_stress))

@@ -44,9 +44,7 @@ impl FakeFile {
     /// The ETag: 32 hex digits of two FNV-1a hashes of the content (the hub uses the git blob sha1, or
     /// the sha256 for LFS files; hf-hub only needs an identifier that changes with the content).
     pub fn etag(&self) -> String {
-        let fnv = |seed: u64| {
-            self.bytes.iter().fold(seed, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
-        };
+        let fnv = |seed: u64| self.bytes.iter().fold(seed, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
         format!("{:016x}{:016x}", fnv(0xcbf2_9ce4_8422_2325), fnv(0x6c62_272e_07bb_0142))
     }
 }
@@ -123,12 +121,7 @@ impl FakeHub {
     pub fn start(repos: Vec<FakeRepo>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         listener.set_nonblocking(true).unwrap();
-        let state = Arc::new(State {
-            addr: listener.local_addr().unwrap(),
-            repos,
-            log: Mutex::new(Vec::new()),
-            cdn_failures: AtomicUsize::new(0),
-        });
+        let state = Arc::new(State { addr: listener.local_addr().unwrap(), repos, log: Mutex::new(Vec::new()), cdn_failures: AtomicUsize::new(0) });
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let (state, stop) = (state.clone(), stop.clone());
@@ -316,9 +309,7 @@ fn route(request: &Request, state: &State) -> Response {
     match segments.as_slice() {
         ["cdn", etag] => cdn(request, state, etag),
         ["api", "models", owner, name] => api(request, state, &format!("{owner}/{name}"), None),
-        ["api", "models", owner, name, "revision", revision] => {
-            api(request, state, &format!("{owner}/{name}"), Some(revision))
-        }
+        ["api", "models", owner, name, "revision", revision] => api(request, state, &format!("{owner}/{name}"), Some(revision)),
         [owner, name, "resolve", revision, file @ ..] if !file.is_empty() => {
             resolve(request, state, &format!("{owner}/{name}"), revision, &file.join("/"))
         }
@@ -389,9 +380,7 @@ fn cdn(request: &Request, state: &State, etag: &str) -> Response {
     let Some(content) = state.repos.iter().flat_map(|r| r.files.values()).find(|f| f.lfs && f.etag() == etag) else {
         return Response::new(404).body("application/xml", b"<Error><Code>NoSuchKey</Code></Error>".to_vec());
     };
-    if request.method == "GET"
-        && state.cdn_failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
-    {
+    if request.method == "GET" && state.cdn_failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
         let body = b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>";
         return Response::new(403).body("application/xml", body.to_vec());
     }

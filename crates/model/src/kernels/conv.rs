@@ -154,7 +154,12 @@ impl WeightNormConv {
         }
         let weight = match weight {
             Some(values) => Tensor::from_data(TensorData::new(values, [1, groups, kernel * per_group, per_group]), &device),
-            None => self.weight().reshape([groups, per_group, per_group, kernel]).permute([0, 3, 2, 1]).reshape([1, groups, kernel * per_group, per_group]),
+            None => self.weight().reshape([groups, per_group, per_group, kernel]).permute([0, 3, 2, 1]).reshape([
+                1,
+                groups,
+                kernel * per_group,
+                per_group,
+            ]),
         };
         // Padding kernel - 1 - kernel/2 on the right yields exactly `frames` windows: the same as
         // padding kernel/2 and dropping the extra frame of an even kernel.

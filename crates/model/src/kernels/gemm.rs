@@ -17,7 +17,6 @@ use burn::tensor::TensorData;
 use burn_flex::{Flex, FlexTensor};
 use sslpron_gemm::Matrix;
 
-
 thread_local! {
     static PRODUCTS: Cell<usize> = const { Cell::new(0) };
 }

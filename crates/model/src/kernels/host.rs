@@ -8,7 +8,6 @@
 use burn::prelude::*;
 use burn::tensor::activation;
 
-
 /// Whether `device` is the flex CPU device without autodiff: the one device where the host kernels
 /// here, and the zero-copy `unfold` convolutions (feature_encoder.rs, pos_conv.rs), are used.
 pub fn is_host_inference(device: &Device) -> bool {
@@ -291,14 +290,8 @@ pub fn erf(x: f32) -> f32 {
         2.874_737_307_856_154e-4,
         2.034_800_571_215_152e-6,
     ];
-    const Q: [f32; 6] = [
-        1.0,
-        5.041_583_132_596_552e-1,
-        1.150_818_218_042_727e-1,
-        1.517_172_393_332_603_4e-2,
-        1.188_046_472_865_946_4e-3,
-        3.807_101_972_137_183e-5,
-    ];
+    const Q: [f32; 6] =
+        [1.0, 5.041_583_132_596_552e-1, 1.150_818_218_042_727e-1, 1.517_172_393_332_603_4e-2, 1.188_046_472_865_946_4e-3, 3.807_101_972_137_183e-5];
     let x = x.clamp(-3.92, 3.92);
     let t = x * x;
     let p = ((((P[5] * t + P[4]) * t + P[3]) * t + P[2]) * t + P[1]) * t + P[0];

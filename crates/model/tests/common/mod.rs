@@ -92,8 +92,7 @@ pub fn edit_tensor(weights: &[u8], name: &str, edit: impl Fn(&mut [f32])) -> Vec
         }
         owned.push((n, view.shape().to_vec(), data));
     }
-    let views: Vec<(String, TensorView)> =
-        owned.iter().map(|(n, s, d)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), d).unwrap())).collect();
+    let views: Vec<(String, TensorView)> = owned.iter().map(|(n, s, d)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), d).unwrap())).collect();
     safetensors::serialize(views, None).unwrap()
 }
 
