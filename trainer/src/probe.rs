@@ -27,6 +27,9 @@
 //! vectors of all utterances, by subspace iteration on the d × d covariance with a Rayleigh–Ritz
 //! step; the projections are drawn coloured by the total score.
 
+// Least squares and PCA read as their formulas: loops over aspect and feature indices, kept.
+#![allow(clippy::needless_range_loop)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -474,7 +477,7 @@ impl Pca {
 
 /// PCA of `x` (n × d, row-major) by subspace iteration on the covariance with Rayleigh–Ritz.
 pub fn pca2(x: &[f64], d: usize) -> Pca {
-    let n = if d == 0 { 0 } else { x.len() / d };
+    let n = x.len().checked_div(d).unwrap_or(0);
     let mut mean = vec![0.0; d];
     for row in x.chunks(d.max(1)) {
         for (m, v) in mean.iter_mut().zip(row) {
@@ -1051,7 +1054,7 @@ mod tests {
             assert!((got - want).abs() < 1e-12, "{b:?}");
         }
         let mut singular = vec![1.0, 1.0, 1.0, 1.0];
-        assert!(cholesky_solve(&mut singular, 2, &mut vec![1.0, 1.0], 1).is_err());
+        assert!(cholesky_solve(&mut singular, 2, &mut [1.0, 1.0], 1).is_err());
     }
 
     #[test]

@@ -516,7 +516,8 @@ pub fn load_model_for_inference(spec: &Path, device: &Device) -> Result<(ModelIn
 }
 
 fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(serde_json::Value, ModelInfo, PronunciationModel), String> {
-    let head = Some(if strategy == Strategy::Ctc { HeadKind::Ctc } else { HeadKind::General });
+    let wanted = if strategy == Strategy::Ctc { HeadKind::Ctc } else { HeadKind::General };
+    let head = Some(wanted);
     match init {
         Init::Random(json) => {
             let bytes = serde_json::to_vec(json).expect("json");
@@ -527,7 +528,6 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
         Init::Dir(dir) => {
             let bytes = locate_model(dir)?.read()?;
             let files = bytes.files();
-            let wanted = head.expect("every strategy has a head");
             let (info, model, report) = sslpron_model::load_for_training(&files, device, wanted).map_err(|e| e.to_string())?;
             if !report.fresh.is_empty() {
                 eprintln!("trainer: note: {} has no {wanted:?} score head; starting one afresh ({})", bytes.weights_name, report.fresh.join(", "));
@@ -538,16 +538,14 @@ fn initial_model(init: &Init, strategy: Strategy, device: &Device) -> Result<(se
     }
 }
 
+/// One value per utterance for each of the four aspects: `[aspect][utterance]`.
+pub type PerAspect = [Vec<f64>; 4];
+
 /// Predicted and human scores of `utts` (`[aspect][utterance]`), one utterance at a time (no padding).
-pub fn predict(
-    model: &PronunciationModel,
-    utts: &[Utterance],
-    audio: &[Vec<f32>],
-    device: &Device,
-) -> Result<([Vec<f64>; 4], [Vec<f64>; 4]), String> {
+pub fn predict(model: &PronunciationModel, utts: &[Utterance], audio: &[Vec<f32>], device: &Device) -> Result<(PerAspect, PerAspect), String> {
     let model = model.valid();
     let inference = device.clone().inner();
-    let (mut predicted, mut human): ([Vec<f64>; 4], [Vec<f64>; 4]) = Default::default();
+    let (mut predicted, mut human): (PerAspect, PerAspect) = Default::default();
     for (utt, samples) in utts.iter().zip(audio) {
         let input = Tensor::<1>::from_floats(samples.as_slice(), &inference).unsqueeze_dim::<2>(0);
         let scores = model.score(input, "model").map_err(|e| format!("{}: {e}", utt.wav.display()))?;

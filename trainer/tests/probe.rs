@@ -25,8 +25,18 @@ fn scratch(name: &str) -> PathBuf {
 const ASPECTS: [&str; 4] = ["accuracy", "fluency", "prosody", "total"];
 const FILES: [&str; 5] = ["probe.json", "probe.txt", "probe.md", "probe_r.png", "probe_pca.png"];
 
+/// What a probe run should report.
+struct Expected {
+    layers: usize,
+    hidden: usize,
+    utterances: usize,
+    speakers: usize,
+    folds: usize,
+}
+
 /// Runs the probe and checks the files and the JSON's documented shape; returns the JSON.
-fn run_and_check(model: &str, data: &str, dir: &Path, layers: usize, hidden: usize, utterances: usize, speakers: usize, folds: usize) -> Value {
+fn run_and_check(model: &str, data: &str, dir: &Path, expected: Expected) -> Value {
+    let Expected { layers, hidden, utterances, speakers, folds } = expected;
     let out = probe(&["--model", model, "--data", data, "--split", "train", "--output", dir.to_str().unwrap()]);
     assert!(out.status.success(), "{model}: {}", String::from_utf8_lossy(&out.stderr));
     for file in FILES {
@@ -110,7 +120,7 @@ fn probes_every_kind_of_model_on_the_fixture_corpus() {
     // corpus-tiny's train split: speakers 0006 (3 utterances) and 1012 (2): two folds of one speaker.
     // The `tiny` preset: 2 transformer layers of width 64 -> 3 hidden states.
     let dir = scratch("random");
-    let report = run_and_check("random:tiny", data, &dir, 3, 64, 5, 2, 2);
+    let report = run_and_check("random:tiny", data, &dir, Expected { layers: 3, hidden: 64, utterances: 5, speakers: 2, folds: 2 });
     // Each training side is one speaker: no inner CV, the documented fallback alpha.
     assert!(report["layers"][0]["alphas"]["total"].as_array().unwrap().iter().all(|a| a == &report["cv"]["fallback_alpha"]), "{report}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -118,12 +128,12 @@ fn probes_every_kind_of_model_on_the_fixture_corpus() {
     let hub = "tests/fixtures/models/wav2vec2-base";
     let (layers, hidden) = config(hub);
     let dir = scratch("hub");
-    run_and_check(hub, data, &dir, layers + 1, hidden, 5, 2, 2);
+    run_and_check(hub, data, &dir, Expected { layers: layers + 1, hidden, utterances: 5, speakers: 2, folds: 2 });
     let _ = std::fs::remove_dir_all(&dir);
 
     let (layers, hidden) = config("www/models/default");
     let dir = scratch("web");
-    run_and_check("www/models/default.sslpron", data, &dir, layers + 1, hidden, 5, 2, 2);
+    run_and_check("www/models/default.sslpron", data, &dir, Expected { layers: layers + 1, hidden, utterances: 5, speakers: 2, folds: 2 });
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -151,7 +161,8 @@ fn probes_a_random_model_on_the_mini_corpus() {
     let data = PathBuf::from(shared).join("speechocean762-mini");
     let dir = scratch("mini");
     // The mini corpus's train split: 8 speakers of 20 utterances each.
-    let report = run_and_check("random:tiny", data.to_str().unwrap(), &dir, 3, 64, 160, 8, 5);
+    let report =
+        run_and_check("random:tiny", data.to_str().unwrap(), &dir, Expected { layers: 3, hidden: 64, utterances: 160, speakers: 8, folds: 5 });
     for (l, row) in report["pearson"].as_array().unwrap().iter().enumerate() {
         assert!(row.as_array().unwrap().iter().all(Value::is_number), "layer {l}: {row}");
     }

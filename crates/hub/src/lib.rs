@@ -521,6 +521,49 @@ impl ProgressHandler for Tracker {
     }
 }
 
+/// A model directory's files read into memory, named by their paths for error messages.
+pub struct ModelBytes {
+    pub config_name: String,
+    pub config: Vec<u8>,
+    pub preprocessor_name: String,
+    pub preprocessor: Option<Vec<u8>>,
+    pub weights_name: String,
+    pub weights: Vec<u8>,
+}
+
+impl ModelLocation {
+    /// Reads the files; an unreadable one is an error naming it.
+    pub fn read(&self) -> Result<ModelBytes, String> {
+        let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()));
+        let preprocessor_path = self.preprocessor.clone().unwrap_or_else(|| self.dir.join("preprocessor_config.json"));
+        Ok(ModelBytes {
+            config_name: self.config.display().to_string(),
+            config: read(&self.config)?,
+            preprocessor_name: preprocessor_path.display().to_string(),
+            preprocessor: match &self.preprocessor {
+                Some(path) => Some(read(path)?),
+                None => None,
+            },
+            weights_name: self.weights.display().to_string(),
+            weights: read(&self.weights)?,
+        })
+    }
+}
+
+impl ModelBytes {
+    /// The files as the model crate takes them.
+    pub fn files(&self) -> sslpron_model::ModelFiles<'_> {
+        sslpron_model::ModelFiles {
+            config_name: &self.config_name,
+            config_json: &self.config,
+            preprocessor_name: &self.preprocessor_name,
+            preprocessor_json: self.preprocessor.as_deref(),
+            weights_name: &self.weights_name,
+            weights: &self.weights,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -581,48 +624,5 @@ mod tests {
         let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
         let outer = std::io::Error::other(inner);
         assert_eq!(chain(&outer), "Connection refused");
-    }
-}
-
-/// A model directory's files read into memory, named by their paths for error messages.
-pub struct ModelBytes {
-    pub config_name: String,
-    pub config: Vec<u8>,
-    pub preprocessor_name: String,
-    pub preprocessor: Option<Vec<u8>>,
-    pub weights_name: String,
-    pub weights: Vec<u8>,
-}
-
-impl ModelLocation {
-    /// Reads the files; an unreadable one is an error naming it.
-    pub fn read(&self) -> Result<ModelBytes, String> {
-        let read = |path: &Path| std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()));
-        let preprocessor_path = self.preprocessor.clone().unwrap_or_else(|| self.dir.join("preprocessor_config.json"));
-        Ok(ModelBytes {
-            config_name: self.config.display().to_string(),
-            config: read(&self.config)?,
-            preprocessor_name: preprocessor_path.display().to_string(),
-            preprocessor: match &self.preprocessor {
-                Some(path) => Some(read(path)?),
-                None => None,
-            },
-            weights_name: self.weights.display().to_string(),
-            weights: read(&self.weights)?,
-        })
-    }
-}
-
-impl ModelBytes {
-    /// The files as the model crate takes them.
-    pub fn files(&self) -> sslpron_model::ModelFiles<'_> {
-        sslpron_model::ModelFiles {
-            config_name: &self.config_name,
-            config_json: &self.config,
-            preprocessor_name: &self.preprocessor_name,
-            preprocessor_json: self.preprocessor.as_deref(),
-            weights_name: &self.weights_name,
-            weights: &self.weights,
-        }
     }
 }

@@ -80,13 +80,13 @@ fn load_with_head(
     };
     let names = CheckpointSource::file_names(files.weights, files.weights_name)?;
     let encoder_prefix = find_encoder_prefix(&names, files.weights_name)?;
-    if let Some(family_in_keys) = family_of_prefix(&encoder_prefix) {
-        if family_in_keys != config.family().model_type() {
-            return Err(ModelError::Config {
-                file: files.config_name.to_string(),
-                message: format!("model_type is \"{}\" but {} holds {family_in_keys} weights", config.model_type, files.weights_name),
-            });
-        }
+    if let Some(family_in_keys) = family_of_prefix(&encoder_prefix)
+        && family_in_keys != config.family().model_type()
+    {
+        return Err(ModelError::Config {
+            file: files.config_name.to_string(),
+            message: format!("model_type is \"{}\" but {} holds {family_in_keys} weights", config.model_type, files.weights_name),
+        });
     }
     // `model.wav2vec2.` -> `model.lm_head.`; `wav2vec2.` -> `lm_head.`; no family in the prefix -> no lm_head.
     let lm_head_prefix =
@@ -108,10 +108,8 @@ fn load_with_head(
             let ours = WEIGHT_NORM_ALIASES.iter().find(|(alias, _)| *alias == rest).map_or(rest, |(_, canonical)| canonical);
             return Some(ours.to_string());
         }
-        if keep_lm_head {
-            if let Some(rest) = lm_head_prefix.as_ref().and_then(|p| name.strip_prefix(p.as_str())) {
-                return Some(format!("lm_head.{rest}"));
-            }
+        if keep_lm_head && let Some(rest) = lm_head_prefix.as_ref().and_then(|p| name.strip_prefix(p.as_str())) {
+            return Some(format!("lm_head.{rest}"));
         }
         (keep_score_predictor && name.starts_with("score_predictor.")).then(|| name.to_string())
     };

@@ -233,10 +233,10 @@ impl EncoderConfig {
         if self.conv_dim.contains(&0) || self.conv_stride.contains(&0) || self.conv_kernel.contains(&0) {
             return Err("conv_dim, conv_stride and conv_kernel entries must be positive".into());
         }
-        if self.hidden_size == 0 || self.num_attention_heads == 0 || self.hidden_size % self.num_attention_heads != 0 {
+        if self.hidden_size == 0 || self.num_attention_heads == 0 || !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(format!("hidden_size {} is not divisible by num_attention_heads {}", self.hidden_size, self.num_attention_heads));
         }
-        if self.num_conv_pos_embedding_groups == 0 || self.hidden_size % self.num_conv_pos_embedding_groups != 0 {
+        if self.num_conv_pos_embedding_groups == 0 || !self.hidden_size.is_multiple_of(self.num_conv_pos_embedding_groups) {
             return Err(format!(
                 "hidden_size {} is not divisible by num_conv_pos_embedding_groups {}",
                 self.hidden_size, self.num_conv_pos_embedding_groups

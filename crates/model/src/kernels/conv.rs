@@ -58,10 +58,10 @@ impl FrameConv {
             host::taps_major(values, c_out, c_in, kernel, None, &mut gemm_weight);
             gemm_weight
         });
-        if let (Some(weight), true) = (&gemm_weight, self.kernels.own_gemm_on(&device)) {
-            if let Some(y) = self.forward_own_gemm(&x, weight) {
-                return y;
-            }
+        if let (Some(weight), true) = (&gemm_weight, self.kernels.own_gemm_on(&device))
+            && let Some(y) = self.forward_own_gemm(&x, weight)
+        {
+            return y;
         }
         let weight = match gemm_weight {
             Some(values) => Tensor::from_data(TensorData::new(values, [1, kernel * c_in, c_out]), &device),
@@ -147,10 +147,10 @@ impl WeightNormConv {
         let device = hidden.device();
         let half = kernel / 2;
         let weight = self.gemm_weight_values();
-        if let (Some(weight), true) = (&weight, self.kernels.own_gemm_on(&device)) {
-            if let Some(out) = self.forward_own_gemm(&hidden, weight) {
-                return out;
-            }
+        if let (Some(weight), true) = (&weight, self.kernels.own_gemm_on(&device))
+            && let Some(out) = self.forward_own_gemm(&hidden, weight)
+        {
+            return out;
         }
         let weight = match weight {
             Some(values) => Tensor::from_data(TensorData::new(values, [1, groups, kernel * per_group, per_group]), &device),

@@ -81,7 +81,7 @@ pub fn load_from(bytes: &ModelBytes, device: &Device) -> (ModelInfo, Pronunciati
 /// Rewrites one tensor of a safetensors file (for the sensitivity tests).
 pub fn edit_tensor(weights: &[u8], name: &str, edit: impl Fn(&mut [f32])) -> Vec<u8> {
     let tensors = SafeTensors::deserialize(weights).expect("fixture weights parse");
-    assert!(tensors.names().iter().any(|n| *n == name), "no tensor `{name}` in the fixture");
+    assert!(tensors.names().contains(&name), "no tensor `{name}` in the fixture");
     let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
     for (n, view) in tensors.tensors() {
         let mut data = view.data().to_vec();
