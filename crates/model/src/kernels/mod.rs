@@ -10,7 +10,7 @@
 //!   weight layouts) and the allocator setting the native shells use.
 //!
 //! Where each fast path came from and what it buys: docs/PERFORMANCE.md; the rule for a new
-//! building block: docs/ARCHITECTURE.md ("Where fast paths live").
+//! building block: docs/ARCHITECTURE.md (§3.1, "Where the fast paths live").
 
 mod activation;
 pub mod conv;
