@@ -1,0 +1,207 @@
+//! `cargo run -p trainer --release --bin prompt-evidence -- --model DIR --phone-head DIR --data CORPUS --speakers dev-speakers.txt`:
+//! how much the per-phone evidence of crates/align says, measured on the dev speakers before any
+//! head is trained on it (issue 17, item 2). For every listed utterance: the phone head's log
+//! posteriors, the prompt's canonical phones (crates/text, from the utterance's text), the forced
+//! alignment and the evidence. Reported (markdown on stdout, with 95% speaker-bootstrap intervals):
+//!
+//! - word level: Pearson r between a word's evidence (mean alignment-free GOP of its phones, mean
+//!   LPP) and the experts' word accuracy (train-split labels; dev speakers are train speakers);
+//! - utterance level: r between the utterance's mean GOP and its accuracy score;
+//! - wrong text: each clip scored with its own text and with the next clip's (a different
+//!   sentence): the share where its own text gets the higher mean GOP (a text the audio cannot
+//!   fit at all counts as lower);
+//! - the time alignment + evidence take per clip.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use clap::Parser;
+use sslpron_align::{LogPosteriors, Vocabulary, align, evidence};
+use sslpron_audio::PrepareOptions;
+use sslpron_text::{Lexicon, prompt};
+use trainer::bootstrap::{BootstrapSettings, Clusters, percentile_interval};
+use trainer::data::{Corpus, PhoneVocab, SpeakerList, Utterance};
+use trainer::metrics::pearson;
+use trainer::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+
+#[derive(Parser)]
+#[command(name = "prompt-evidence", about = "How well the per-phone evidence tracks word and utterance labels (dev speakers)")]
+struct Args {
+    /// Model directory (hub layout), web model file (.sslpron) or hub id.
+    #[arg(long)]
+    model: PathBuf,
+    /// Folder with phone_head.safetensors and phone_vocab.json (default: the model directory).
+    #[arg(long)]
+    phone_head: Option<PathBuf>,
+    /// Corpus root in Speechocean762's layout (train split; its resource/scores.json has word labels).
+    #[arg(long)]
+    data: PathBuf,
+    /// Only these speakers (one id per line): the dev speakers.
+    #[arg(long)]
+    speakers: PathBuf,
+}
+
+fn main() -> ExitCode {
+    sslpron_model::kernels::retain_freed_memory();
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("prompt-evidence: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Word accuracy labels per utterance id, from the corpus's scores.json.
+fn word_labels(path: &std::path::Path) -> Result<HashMap<String, Vec<(String, f64)>>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let object = json.as_object().ok_or_else(|| format!("{}: not a JSON object", path.display()))?;
+    let mut out = HashMap::new();
+    for (id, entry) in object {
+        let Some(words) = entry.get("words").and_then(|w| w.as_array()) else { continue };
+        let words = words.iter().filter_map(|w| Some((w.get("text")?.as_str()?.to_string(), w.get("accuracy")?.as_f64()?))).collect();
+        out.insert(id.clone(), words);
+    }
+    Ok(out)
+}
+
+/// Mean over `items` of `value`, or `None` when empty.
+fn mean(values: impl Iterator<Item = f32>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), v| (s + v as f64, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// Pearson r of `x` against `y` with a 95% interval over speaker resamples.
+fn r_with_interval(x: &[f64], y: &[f64], speakers: &[String]) -> String {
+    let clusters = Clusters::by_speaker(speakers);
+    let mut rs = Vec::new();
+    clusters.for_each_resample(BootstrapSettings::default(), |idx| {
+        let xs: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
+        let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+        let r = pearson(&xs, &ys);
+        if r.is_finite() {
+            rs.push(r);
+        }
+    });
+    match percentile_interval(&mut rs) {
+        Some([lo, hi]) => format!("{:.3} [{lo:.3}, {hi:.3}]", pearson(x, y)),
+        None => format!("{:.3}", pearson(x, y)),
+    }
+}
+
+struct Clip {
+    utt: Utterance,
+    /// `[frames, tokens]` log posteriors.
+    log_probs: Vec<f32>,
+    frames: usize,
+}
+
+/// Mean alignment-free GOP over the prompt's phones, or `None` when the text cannot be aligned.
+fn mean_gop(text: &str, clip: &Clip, lexicon: &Lexicon, vocab: &Vocabulary) -> Result<Option<f64>, String> {
+    let prompt = prompt(text, lexicon).map_err(|e| format!("{text:?}: {e}"))?;
+    let lp = LogPosteriors::new(&clip.log_probs, clip.frames, vocab.len()).map_err(|e| e.to_string())?;
+    match align(&prompt, vocab, &lp) {
+        Ok(alignment) => Ok(mean(evidence(&alignment, &lp).iter().flatten().map(|p| p.alignment_free.gop))),
+        Err(sslpron_align::AlignError::TooShort { .. }) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let device = Device::flex();
+    let (info, model) = trainer::run::load_model_for_inference(&args.model, &device)?;
+    let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
+    let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
+    let head = PhoneHead::load(&head_dir.join(PHONE_HEAD_FILE), info.config.hidden_size, phone_vocab.len(), &device)?;
+    let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
+    let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
+    let utts = corpus.split("train").map_err(|e| e.to_string())?;
+    let (_, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
+    let labels = word_labels(corpus.labels_path())?;
+    let lexicon = Lexicon::builtin();
+    let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
+
+    let mut clips = Vec::with_capacity(dev.len());
+    for utt in dev {
+        let samples = utt.load_audio(&options).map_err(|e| e.to_string())?;
+        let input = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0);
+        let logits = head.forward(model.embed(input, false).last_hidden_state);
+        let [_, frames, _] = logits.dims();
+        let log_probs = log_softmax(logits, 2).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        clips.push(Clip { utt, log_probs, frames });
+    }
+    eprintln!("prompt-evidence: {} clips through the encoder and phone head", clips.len());
+
+    // Word and utterance level, own text.
+    let (mut word_gop, mut word_lpp, mut word_label, mut word_speaker) = (vec![], vec![], vec![], vec![]);
+    let (mut utt_gop, mut utt_label, mut utt_speaker) = (vec![], vec![], vec![]);
+    let (mut mismatched, mut times, mut approximate) = (0usize, vec![], 0usize);
+    for clip in &clips {
+        let prompt = prompt(&clip.utt.text, &lexicon).map_err(|e| format!("{}: {e}", clip.utt.id))?;
+        approximate += prompt.words.iter().filter(|w| w.approximate()).count();
+        let lp = LogPosteriors::new(&clip.log_probs, clip.frames, vocab.len()).map_err(|e| e.to_string())?;
+        let started = Instant::now();
+        let alignment = align(&prompt, &vocab, &lp).map_err(|e| format!("{}: {e}", clip.utt.id))?;
+        let ev = evidence(&alignment, &lp);
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        utt_gop.push(mean(ev.iter().flatten().map(|p| p.alignment_free.gop)).expect("a prompt has phones"));
+        utt_label.push(clip.utt.labels[0] as f64);
+        utt_speaker.push(clip.utt.speaker.clone());
+        let words = labels.get(&clip.utt.id).map(Vec::as_slice).unwrap_or(&[]);
+        let same = words.len() == prompt.words.len() && words.iter().zip(&prompt.words).all(|((w, _), p)| w.eq_ignore_ascii_case(&p.word));
+        if !same {
+            mismatched += 1;
+            continue;
+        }
+        for ((_, accuracy), phones) in words.iter().zip(&ev) {
+            word_gop.push(mean(phones.iter().map(|p| p.alignment_free.gop)).expect("a word has phones"));
+            word_lpp.push(mean(phones.iter().map(|p| p.lpp)).expect("a word has phones"));
+            word_label.push(*accuracy);
+            word_speaker.push(clip.utt.speaker.clone());
+        }
+    }
+
+    // Wrong text: the next clip with a different sentence.
+    let (mut own_higher, mut unfit, mut pairs) = (0usize, 0usize, 0usize);
+    for (i, clip) in clips.iter().enumerate() {
+        let Some(other) = (1..clips.len()).map(|k| &clips[(i + k) % clips.len()]).find(|o| o.utt.text != clip.utt.text) else { continue };
+        let own = mean_gop(&clip.utt.text, clip, &lexicon, &vocab)?.expect("its own text fits");
+        pairs += 1;
+        match mean_gop(&other.utt.text, clip, &lexicon, &vocab)? {
+            Some(wrong) => own_higher += (own > wrong) as usize,
+            None => {
+                unfit += 1;
+                own_higher += 1;
+            }
+        }
+    }
+
+    times.sort_by(f64::total_cmp);
+    let seconds: f64 = clips.iter().map(|c| c.frames as f64 * 0.02).sum::<f64>() / clips.len().max(1) as f64;
+    println!("| measure (dev speakers: {} clips, {} speakers) | value |", clips.len(), Clusters::by_speaker(&utt_speaker).len());
+    println!("|---|---|");
+    println!(
+        "| word accuracy vs mean GOP of its phones, r [95% CI] ({} words) | {} |",
+        word_label.len(),
+        r_with_interval(&word_gop, &word_label, &word_speaker)
+    );
+    println!("| word accuracy vs mean LPP of its phones, r | {} |", r_with_interval(&word_lpp, &word_label, &word_speaker));
+    println!("| utterance accuracy vs mean GOP, r | {} |", r_with_interval(&utt_gop, &utt_label, &utt_speaker));
+    println!(
+        "| own text scores higher than another clip's text | {own_higher}/{pairs} ({:.1}%; {unfit} texts did not fit the audio at all) |",
+        100.0 * own_higher as f64 / pairs.max(1) as f64
+    );
+    println!(
+        "| alignment + evidence per clip (mean clip {seconds:.1} s), median / max | {:.1} ms / {:.1} ms |",
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+    println!("| words whose labels did not line up with the prompt's words (left out) | {mismatched} utterances |");
+    println!("| approximate (not in the lexicon) prompt words | {approximate} |");
+    Ok(())
+}
