@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod phone_ctc;
 pub mod plot;
 pub mod probe;
+pub mod prompt;
 pub mod report;
 pub mod run;
 pub mod step;

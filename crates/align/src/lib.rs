@@ -14,10 +14,12 @@
 //! natively and in wasm32. The evidence is unsupervised (Speechocean762 has no phone labels): it says
 //! how the phone head heard the phone, not what an expert would score.
 
+pub mod features;
 pub mod gop;
 pub mod graph;
 pub mod posteriors;
 pub mod search;
+pub mod sentence;
 
 use graph::{Emit, Graph, Slot};
 pub use posteriors::LogPosteriors;

@@ -43,8 +43,9 @@ pub struct Attention {
 }
 
 impl Attention {
-    pub fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig, layer: usize) -> Result<Self, ModelError> {
-        let p = format!("encoder.layers.{layer}.attention");
+    /// The attention at `p` (`encoder.layers.{layer}.attention` in the encoder); `layer` 0 owns
+    /// WavLM's relative position embedding.
+    pub fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig, p: &str, layer: usize) -> Result<Self, ModelError> {
         let hidden = config.hidden_size;
         let heads = config.num_attention_heads;
         let wavlm = config.family() == Family::WavLm;

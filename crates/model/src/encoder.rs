@@ -24,8 +24,7 @@ pub struct FeedForward {
 }
 
 impl FeedForward {
-    fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig, layer: usize) -> Result<Self, ModelError> {
-        let p = format!("encoder.layers.{layer}.feed_forward");
+    fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig, p: &str) -> Result<Self, ModelError> {
         Ok(FeedForward {
             intermediate_dense: linear(src, &format!("{p}.intermediate_dense"), config.hidden_size, config.intermediate_size)?,
             intermediate_dropout: dropout(config.activation_dropout),
@@ -54,20 +53,22 @@ pub struct EncoderLayer {
 }
 
 impl EncoderLayer {
-    fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig, layer: usize) -> Result<Self, ModelError> {
-        let p = format!("encoder.layers.{layer}");
+    /// The layer at prefix `p` (`encoder.layers.{layer}` in the encoder; the prompt-aware head has
+    /// its own); `layer` 0 owns WavLM's relative position embedding.
+    pub fn new<S: TensorSource>(src: &mut S, config: &EncoderConfig, p: &str, layer: usize) -> Result<Self, ModelError> {
         let (h, eps) = (config.hidden_size, config.layer_norm_eps);
         Ok(EncoderLayer {
-            attention: Attention::new(src, config, layer)?,
+            attention: Attention::new(src, config, &format!("{p}.attention"), layer)?,
             dropout: dropout(config.hidden_dropout),
             layer_norm: layer_norm(src, &format!("{p}.layer_norm"), h, eps)?,
-            feed_forward: FeedForward::new(src, config, layer)?,
+            feed_forward: FeedForward::new(src, config, &format!("{p}.feed_forward"))?,
             final_layer_norm: layer_norm(src, &format!("{p}.final_layer_norm"), h, eps)?,
             pre_norm: config.do_stable_layer_norm,
         })
     }
 
-    fn forward(&self, x: Tensor<3>, position_bias: Option<Tensor<3>>, key_padding: Option<&Tensor<4>>) -> (Tensor<3>, Option<Tensor<3>>) {
+    /// `x [batch, length, hidden]`; `key_padding`: additive `[batch, 1, 1, length]` (0 or -1e30).
+    pub fn forward(&self, x: Tensor<3>, position_bias: Option<Tensor<3>>, key_padding: Option<&Tensor<4>>) -> (Tensor<3>, Option<Tensor<3>>) {
         if self.pre_norm {
             let (attended, bias) = self.attention.forward(self.layer_norm.forward(x.clone()), position_bias, key_padding);
             let x = x + self.dropout.forward(attended);
@@ -111,7 +112,9 @@ impl Encoder {
             pos_conv_embed: PositionalConvEmbedding::new(src, config)?,
             layer_norm: layer_norm(src, "encoder.layer_norm", config.hidden_size, config.layer_norm_eps)?,
             dropout: dropout(config.hidden_dropout),
-            layers: (0..config.num_hidden_layers).map(|i| EncoderLayer::new(src, config, i)).collect::<Result<_, _>>()?,
+            layers: (0..config.num_hidden_layers)
+                .map(|i| EncoderLayer::new(src, config, &format!("encoder.layers.{i}"), i))
+                .collect::<Result<_, _>>()?,
             pre_norm: config.do_stable_layer_norm,
             layerdrop: config.layerdrop,
             first_droppable_layer: if config.family() == Family::WavLm { 1 } else { 0 },

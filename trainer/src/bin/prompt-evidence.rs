@@ -12,21 +12,20 @@
 //!   fit at all counts as lower);
 //! - the time alignment + evidence take per clip.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
 use clap::Parser;
 use sslpron_align::{LogPosteriors, Vocabulary, align, evidence};
 use sslpron_audio::PrepareOptions;
 use sslpron_text::{Lexicon, prompt};
 use trainer::bootstrap::{BootstrapSettings, Clusters, percentile_interval};
-use trainer::data::{Corpus, PhoneVocab, SpeakerList, Utterance};
+use trainer::data::{Corpus, PhoneVocab, SpeakerList};
 use trainer::metrics::pearson;
 use trainer::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+use trainer::prompt::{Clip, clip, word_labels};
 
 #[derive(Parser)]
 #[command(name = "prompt-evidence", about = "How well the per-phone evidence tracks word and utterance labels (dev speakers)")]
@@ -56,20 +55,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Word accuracy labels per utterance id, from the corpus's scores.json.
-fn word_labels(path: &std::path::Path) -> Result<HashMap<String, Vec<(String, f64)>>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let object = json.as_object().ok_or_else(|| format!("{}: not a JSON object", path.display()))?;
-    let mut out = HashMap::new();
-    for (id, entry) in object {
-        let Some(words) = entry.get("words").and_then(|w| w.as_array()) else { continue };
-        let words = words.iter().filter_map(|w| Some((w.get("text")?.as_str()?.to_string(), w.get("accuracy")?.as_f64()?))).collect();
-        out.insert(id.clone(), words);
-    }
-    Ok(out)
-}
-
 /// Mean over `items` of `value`, or `None` when empty.
 fn mean(values: impl Iterator<Item = f32>) -> Option<f64> {
     let (sum, n) = values.fold((0.0f64, 0usize), |(s, n), v| (s + v as f64, n + 1));
@@ -92,13 +77,6 @@ fn r_with_interval(x: &[f64], y: &[f64], speakers: &[String]) -> String {
         Some([lo, hi]) => format!("{:.3} [{lo:.3}, {hi:.3}]", pearson(x, y)),
         None => format!("{:.3}", pearson(x, y)),
     }
-}
-
-struct Clip {
-    utt: Utterance,
-    /// `[frames, tokens]` log posteriors.
-    log_probs: Vec<f32>,
-    frames: usize,
 }
 
 /// Mean alignment-free GOP over the prompt's phones, or `None` when the text cannot be aligned.
@@ -126,15 +104,7 @@ fn run(args: Args) -> Result<(), String> {
     let lexicon = Lexicon::builtin();
     let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
 
-    let mut clips = Vec::with_capacity(dev.len());
-    for utt in dev {
-        let samples = utt.load_audio(&options).map_err(|e| e.to_string())?;
-        let input = Tensor::<1>::from_floats(samples.as_slice(), &device).unsqueeze_dim::<2>(0);
-        let logits = head.forward(model.embed(input, false).last_hidden_state);
-        let [_, frames, _] = logits.dims();
-        let log_probs = log_softmax(logits, 2).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
-        clips.push(Clip { utt, log_probs, frames });
-    }
+    let clips: Vec<Clip> = dev.iter().map(|utt| clip(&model, &head, utt, &options, &device)).collect::<Result<_, _>>()?;
     eprintln!("prompt-evidence: {} clips through the encoder and phone head", clips.len());
 
     // Word and utterance level, own text.
@@ -153,15 +123,15 @@ fn run(args: Args) -> Result<(), String> {
         utt_label.push(clip.utt.labels[0] as f64);
         utt_speaker.push(clip.utt.speaker.clone());
         let words = labels.get(&clip.utt.id).map(Vec::as_slice).unwrap_or(&[]);
-        let same = words.len() == prompt.words.len() && words.iter().zip(&prompt.words).all(|((w, _), p)| w.eq_ignore_ascii_case(&p.word));
+        let same = words.len() == prompt.words.len() && words.iter().zip(&prompt.words).all(|((w, _, _), p)| w.eq_ignore_ascii_case(&p.word));
         if !same {
             mismatched += 1;
             continue;
         }
-        for ((_, accuracy), phones) in words.iter().zip(&ev) {
+        for ((_, accuracy, _), phones) in words.iter().zip(&ev) {
             word_gop.push(mean(phones.iter().map(|p| p.alignment_free.gop)).expect("a word has phones"));
             word_lpp.push(mean(phones.iter().map(|p| p.lpp)).expect("a word has phones"));
-            word_label.push(*accuracy);
+            word_label.push(*accuracy as f64);
             word_speaker.push(clip.utt.speaker.clone());
         }
     }

@@ -1,0 +1,107 @@
+//! What the prompt-aware binaries (`prompt-evidence`, `prompt-head`) share: a clip through the
+//! frozen encoder and the phone head, the corpus's word labels, and one utterance's inputs for the
+//! prompt-aware head (crates/align's feature layout).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use sslpron_align::sentence::sentence_features;
+use sslpron_align::{LogPosteriors, Vocabulary, align, evidence, features};
+use sslpron_audio::PrepareOptions;
+use sslpron_model::PronunciationModel;
+use sslpron_text::Lexicon;
+
+use crate::data::Utterance;
+use crate::phone_ctc::PhoneHead;
+
+/// One clip after the encoder and the phone head (host memory).
+pub struct Clip {
+    pub utt: Utterance,
+    /// The model's input samples (16 kHz).
+    pub samples: Vec<f32>,
+    /// `[frames, hidden]` last hidden state.
+    pub hidden: Vec<f32>,
+    /// `[frames, tokens]` log posteriors of the phone head.
+    pub log_probs: Vec<f32>,
+    pub frames: usize,
+}
+
+/// Runs `utt` through the encoder and the phone head on `device` (an inference device).
+pub fn clip(model: &PronunciationModel, head: &PhoneHead, utt: &Utterance, options: &PrepareOptions, device: &Device) -> Result<Clip, String> {
+    let samples = utt.load_audio(options).map_err(|e| e.to_string())?;
+    let input = Tensor::<1>::from_floats(samples.as_slice(), device).unsqueeze_dim::<2>(0);
+    let hidden = model.embed(input, false).last_hidden_state;
+    let [_, frames, _] = hidden.dims();
+    let log_probs = log_softmax(head.forward(hidden.clone()), 2).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let hidden = hidden.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    Ok(Clip { utt: utt.clone(), samples, hidden, log_probs, frames })
+}
+
+/// Word labels (text, accuracy, total) per utterance id, from a scores.json file.
+pub fn word_labels(path: &Path) -> Result<HashMap<String, Vec<(String, f32, f32)>>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let object = json.as_object().ok_or_else(|| format!("{}: not a JSON object", path.display()))?;
+    let mut out = HashMap::new();
+    for (id, entry) in object {
+        let Some(words) = entry.get("words").and_then(|w| w.as_array()) else { continue };
+        let words = words
+            .iter()
+            .filter_map(|w| Some((w.get("text")?.as_str()?.to_string(), w.get("accuracy")?.as_f64()? as f32, w.get("total")?.as_f64()? as f32)))
+            .collect();
+        out.insert(id.clone(), words);
+    }
+    Ok(out)
+}
+
+/// One utterance's inputs and targets for the prompt-aware head.
+pub struct Example {
+    pub speaker: String,
+    pub phone_ids: Vec<usize>,
+    /// `[phones, phone_width]`.
+    pub phone_features: Vec<f32>,
+    pub sentence: Vec<f32>,
+    pub word_of_phone: Vec<usize>,
+    /// Per prompt word: (accuracy, total) when the corpus's word labels line up with the prompt's words.
+    pub word_labels: Vec<Option<[f32; 2]>>,
+    pub labels: [f32; 4],
+}
+
+/// The head's inputs for `clip` read as `text` (its own, or another for the wrong-text checks).
+pub fn example(
+    clip: &Clip,
+    text: &str,
+    lexicon: &Lexicon,
+    vocab: &Vocabulary,
+    hidden_size: usize,
+    words: Option<&[(String, f32, f32)]>,
+) -> Result<Option<Example>, String> {
+    let prompt = sslpron_text::prompt(text, lexicon).map_err(|e| format!("{}: {text:?}: {e}", clip.utt.id))?;
+    let lp = LogPosteriors::new(&clip.log_probs, clip.frames, vocab.len()).map_err(|e| e.to_string())?;
+    let alignment = match align(&prompt, vocab, &lp) {
+        Ok(a) => a,
+        Err(sslpron_align::AlignError::TooShort { .. }) => return Ok(None),
+        Err(e) => return Err(format!("{}: {e}", clip.utt.id)),
+    };
+    let ev = evidence(&alignment, &lp);
+    let rows = features::phone_rows(&alignment, &ev, &clip.hidden, hidden_size);
+    let phones: usize = rows.tokens.len();
+    let sentence = features::sentence_row(&sentence_features(&clip.samples, prompt.words.len(), phones), &clip.hidden, hidden_size);
+    let lined_up =
+        words.filter(|w| w.len() == prompt.words.len() && w.iter().zip(&prompt.words).all(|((t, _, _), p)| t.eq_ignore_ascii_case(&p.word)));
+    let word_labels = match lined_up {
+        Some(w) => w.iter().map(|(_, a, t)| Some([*a, *t])).collect(),
+        None => vec![None; prompt.words.len()],
+    };
+    Ok(Some(Example {
+        speaker: clip.utt.speaker.clone(),
+        phone_ids: rows.tokens,
+        phone_features: rows.features,
+        sentence,
+        word_of_phone: rows.word_of_phone,
+        word_labels,
+        labels: clip.utt.labels,
+    }))
+}
