@@ -14,6 +14,8 @@ use burn::module::Module;
 use burn::nn::loss::CTCLossConfig;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
+use sslpron_model::EncoderConfig;
+use sslpron_model::encoder::EncoderLayer;
 use sslpron_model::kernels::Linear;
 use sslpron_model::layers::linear;
 use sslpron_model::weights::{CheckpointSource, ParamNames, RandomSource};
@@ -25,9 +27,13 @@ pub const PHONE_VOCAB_FILE: &str = "phone_vocab.json";
 /// The head's parameter prefix in [`PHONE_HEAD_FILE`].
 const PREFIX: &str = "phone_head";
 
-/// `Linear(hidden, vocab)` from the last hidden state to phone logits, blank at id 0.
+/// `Linear(hidden, vocab)` from a hidden state to phone logits, blank at id 0, optionally after
+/// transformer layers of the encoder's own shape (`phone_head.layers.{i}.*`): a head trained on a
+/// frozen encoder (the `phone-head` binary) may need them when the encoder itself was not trained to
+/// tell phones apart. A saved head says how many layers it has by its tensor names.
 #[derive(Module, Debug)]
 pub struct PhoneHead {
+    pub layers: Vec<EncoderLayer>,
     pub linear: Linear,
     /// Parameter names (ids derived from them, so optimiser state survives a resume).
     #[module(skip)]
@@ -35,24 +41,45 @@ pub struct PhoneHead {
 }
 
 impl PhoneHead {
-    /// A fresh head (transformers' Linear init: normal(0, 0.02), zero bias).
+    /// A fresh head (transformers' Linear init: normal(0, 0.02), zero bias), no layers.
     pub fn random(hidden: usize, vocab: usize, device: &Device) -> Self {
         let mut src = RandomSource::new(device);
         let linear = linear(&mut src, PREFIX, hidden, vocab).expect("a random source never fails");
-        PhoneHead { linear, names: src.into_names() }
+        PhoneHead { layers: Vec::new(), linear, names: src.into_names() }
     }
 
-    /// The head saved by [`save`](Self::save); its shape must be `hidden × vocab`.
-    pub fn load(path: &Path, hidden: usize, vocab: usize, device: &Device) -> Result<Self, String> {
+    /// A fresh head with `layers` transformer layers shaped as `encoder`'s.
+    pub fn random_with_layers(encoder: &EncoderConfig, layers: usize, vocab: usize, device: &Device) -> Self {
+        let mut src = RandomSource::new(device);
+        let layers = (0..layers)
+            .map(|i| EncoderLayer::new(&mut src, encoder, &format!("{PREFIX}.layers.{i}"), i).expect("a random source never fails"))
+            .collect();
+        let linear = linear(&mut src, PREFIX, encoder.hidden_size, vocab).expect("a random source never fails");
+        PhoneHead { layers, linear, names: src.into_names() }
+    }
+
+    /// The head saved by [`save`](Self::save); its linear layer must be `hidden × vocab`, its
+    /// transformer layers (as many as the file has) shaped as `encoder`'s.
+    pub fn load(path: &Path, encoder: &EncoderConfig, vocab: usize, device: &Device) -> Result<Self, String> {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let file = path.display().to_string();
+        let layer_count = CheckpointSource::file_names(&bytes, &file)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .filter_map(|name| name.strip_prefix(&format!("{PREFIX}.layers."))?.split('.').next()?.parse::<usize>().ok())
+            .max()
+            .map_or(0, |last| last + 1);
         let mut src = CheckpointSource::new(&file, &bytes, device, |name| Some(name.to_string())).map_err(|e| e.to_string())?;
-        let linear = linear(&mut src, PREFIX, hidden, vocab).map_err(|e| e.to_string())?;
+        let layers = (0..layer_count)
+            .map(|i| EncoderLayer::new(&mut src, encoder, &format!("{PREFIX}.layers.{i}"), i))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        let linear = linear(&mut src, PREFIX, encoder.hidden_size, vocab).map_err(|e| e.to_string())?;
         let (names, unused) = src.finish().map_err(|e| e.to_string())?;
         if !unused.is_empty() {
             return Err(format!("{file}: unexpected tensors {}", unused.join(", ")));
         }
-        Ok(PhoneHead { linear, names })
+        Ok(PhoneHead { layers, linear, names })
     }
 
     /// Writes the head as safetensors (`phone_head.weight` `[vocab, hidden]`, PyTorch's layout, and
@@ -62,9 +89,23 @@ impl PhoneHead {
         Ok(sslpron_fs::write_file(path, &sslpron_model::to_safetensors(&tensors))?)
     }
 
-    /// Phone logits `[batch, frames, vocab]`.
-    pub fn forward(&self, last_hidden_state: Tensor<3>) -> Tensor<3> {
-        self.linear.forward(last_hidden_state)
+    /// Phone logits `[batch, frames, vocab]` of every frame (padding frames included: the layers
+    /// attend over the whole batch row, so a head with layers is run one utterance at a time or on
+    /// equal lengths; [`loss`](Self::loss) and the `phone-head` binary mask padding themselves).
+    pub fn forward(&self, hidden: Tensor<3>) -> Tensor<3> {
+        self.forward_masked(hidden, None)
+    }
+
+    /// As [`forward`](Self::forward) with `valid [batch, frames]` (1 = a real frame) masking padding
+    /// out of the layers' attention.
+    pub fn forward_masked(&self, hidden: Tensor<3>, valid: Option<Tensor<2>>) -> Tensor<3> {
+        let [batch, frames, _] = hidden.dims();
+        let key_padding = valid.map(|v| ((v - 1.0) * 1e30).reshape([batch, 1, 1, frames]));
+        let mut x = hidden;
+        for layer in &self.layers {
+            x = layer.forward(x, None, key_padding.as_ref()).0;
+        }
+        self.linear.forward(x)
     }
 
     /// CTC loss of `targets` (phone ids, never the blank) given `last_hidden_state [batch, frames,
@@ -87,7 +128,10 @@ impl PhoneHead {
             let index: Vec<i64> = alignable.iter().map(|&i| i as i64).collect();
             last_hidden_state.select(0, Tensor::<1, Int>::from_ints(index.as_slice(), &device))
         };
-        let log_probs = log_softmax(self.forward(hidden), 2).swap_dims(0, 1); // [frames, batch, vocab]
+        let kept_frames: Vec<usize> = alignable.iter().map(|&i| frames[i]).collect();
+        // Layers must not attend to padding; a linear head needs no mask.
+        let valid = (!self.layers.is_empty()).then(|| sslpron_model::feature_encoder::frame_mask(&kept_frames, hidden.dims()[1], &device));
+        let log_probs = log_softmax(self.forward_masked(hidden, valid), 2).swap_dims(0, 1); // [frames, batch, vocab]
         Some(ctc_mean(
             log_probs,
             &alignable.iter().map(|&i| frames[i]).collect::<Vec<_>>(),

@@ -235,7 +235,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
             let phone_ctc = match phones_wanted {
                 true => {
                     let vocab = PhoneVocab::load(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
-                    let head = PhoneHead::load(&dir.join(PHONE_HEAD_FILE), info.config.hidden_size, vocab.len(), device)?;
+                    let head = PhoneHead::load(&dir.join(PHONE_HEAD_FILE), &info.config, vocab.len(), device)?;
                     Some((head, vocab))
                 }
                 false => None,

@@ -121,11 +121,21 @@ fn phone_head_round_trips_and_refuses_a_wrong_shape() {
     let path = dir.join("phone_head.safetensors");
     let head = PhoneHead::random(8, 5, &device);
     head.save(&path).unwrap();
-    let loaded = PhoneHead::load(&path, 8, 5, &device).unwrap();
+    let encoder = |json: &str| sslpron_model::EncoderConfig::from_json("test", json.as_bytes()).unwrap();
+    let narrow = encoder(r#"{"hidden_size": 8, "num_attention_heads": 2, "intermediate_size": 16, "num_conv_pos_embedding_groups": 1}"#);
+    let loaded = PhoneHead::load(&path, &narrow, 5, &device).unwrap();
     let values = |h: &PhoneHead| -> Vec<f32> { h.linear.weight.val().into_data().try_to_vec::<f32>().unwrap() };
     assert_eq!(values(&head), values(&loaded));
-    let err = PhoneHead::load(&path, 8, 6, &device).unwrap_err();
+    let err = PhoneHead::load(&path, &narrow, 6, &device).unwrap_err();
     assert!(err.contains("phone_head.safetensors") && err.contains("phone_head.weight"), "{err}");
+    // A head with layers says so by its tensor names and loads back with them.
+    let deep = PhoneHead::random_with_layers(&narrow, 2, 5, &device);
+    deep.save(&path).unwrap();
+    let loaded = PhoneHead::load(&path, &narrow, 5, &device).unwrap();
+    assert_eq!(loaded.layers.len(), 2);
+    let x = Tensor::<3>::ones([1, 4, 8], &device);
+    let (a, b) = (deep.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap(), loaded.forward(x).into_data().try_to_vec::<f32>().unwrap());
+    assert_eq!(a, b);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -236,3 +236,33 @@ fn every_gop_variant_equals_a_full_forward_pass_over_its_own_sequence() {
         }
     }
 }
+
+#[test]
+fn feature_rows_follow_the_documented_layout() {
+    use sslpron_align::features::{PHONE_SCALARS, phone_feature_width, phone_rows, sentence_feature_width, sentence_row};
+    let prompt = Prompt { words: vec![word("cat", &["K AE1 T"]), word("the", &["DH AH0", "DH IY0"])] };
+    let frames = ["_", "_", "_", "K", "K", "_", "AE", "AE", "AE", "T", "_", "_", "_", "_", "DH", "DH", "IY", "IY", "_", "_"];
+    let values = posteriors(&frames, 0.9);
+    let lp = LogPosteriors::new(&values, frames.len(), vocab().len()).unwrap();
+    let a = align(&prompt, &vocab(), &lp).unwrap();
+    let ev = evidence(&a, &lp);
+    // A 3-channel "encoder" whose channel 0 is the frame index: a phone's mean is the middle of its span.
+    let hidden: Vec<f32> = (0..frames.len()).flat_map(|t| [t as f32, 1.0, -1.0]).collect();
+    let rows = phone_rows(&a, &ev, &hidden, 3);
+    let width = phone_feature_width(vocab().len(), 3);
+    assert_eq!(width, PHONE_SCALARS.len() + 2 * PHONES.len() + 3);
+    assert_eq!(rows.features.len(), 5 * width);
+    assert_eq!(rows.word_of_phone, [0, 0, 0, 1, 1]);
+    assert_eq!(rows.tokens, [token("K"), token("AE"), token("T"), token("DH"), token("IY")]);
+    let row = |i: usize| &rows.features[i * width..(i + 1) * width];
+    // Scalars: frames, pause before the word (first phone only), word start and end.
+    assert_eq!(&row(0)[3..7], &[2.0, 0.0, 1.0, 0.0]);
+    assert_eq!(&row(2)[3..7], &[1.0, 0.0, 0.0, 1.0]);
+    assert_eq!(&row(3)[3..7], &[2.0, 4.0, 1.0, 0.0]);
+    // The encoder state over AE's frames 6..9 has channel 0 = 7.
+    assert_eq!(&row(1)[width - 3..], &[7.0, 1.0, -1.0]);
+    let sentence = sslpron_align::sentence::sentence_features(&vec![0.0; 16_000], 2, 5);
+    let s = sentence_row(&sentence, &hidden, 3);
+    assert_eq!(s.len(), sentence_feature_width(3));
+    assert_eq!(&s[s.len() - 3..], &[9.5, 1.0, -1.0]);
+}

@@ -124,6 +124,8 @@ impl PromptHeadConfig {
             "attention_dropout": self.dropout,
             "activation_dropout": self.dropout,
             "layerdrop": 0.0,
+            // The head has no positional conv; one group keeps its width free of that constraint.
+            "num_conv_pos_embedding_groups": 1,
         });
         EncoderConfig::from_json(file, json.to_string().as_bytes())
     }

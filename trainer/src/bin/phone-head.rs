@@ -5,8 +5,9 @@
 //! `--ctc-weight`, or one shipped without its head (the default model), gets one here in minutes
 //! instead of a full training run.
 //!
-//! The encoder's last hidden states of every train-split utterance are computed once and kept in
-//! memory; the head (one linear layer) then trains on them with CTC against the canonical phones of
+//! The encoder's hidden states (the last, or `--layer K`) of every train-split utterance are computed
+//! once and kept in memory; the head (a linear layer, after `--head-layers N` transformer layers)
+//! then trains on them with CTC against the canonical phones of
 //! `text-phone`, AdamW, the listed (dev) speakers held out. The epoch with the lowest dev CTC loss is
 //! kept. Reported per epoch: train and dev CTC loss, dev phone error rate of greedy decoding against
 //! the canonical phones (an upper bound on the head's error: learners do not always say the
@@ -42,6 +43,10 @@ struct Args {
     batch_size: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Transformer layers (the encoder's shape) before the head's linear layer: for an encoder that
+    /// was not trained to tell phones apart, read from an early hidden state (`--layer 0`).
+    #[arg(long, default_value_t = 0)]
+    head_layers: usize,
     /// Which hidden state the head reads: 0 = the first transformer layer's input, 1..=layers = each
     /// layer's output (default: the last, as the phone objective of training reads).
     #[arg(long)]
@@ -118,7 +123,8 @@ fn dev_metrics(head: &PhoneHead, dev: &[Encoded], hidden_size: usize, device: &D
             loss_sum += loss.into_scalar::<f32>() as f64;
             batches += 1;
         }
-        let logits = head.forward(hidden);
+        let valid = sslpron_model::feature_encoder::frame_mask(&frames, hidden.dims()[1], device);
+        let logits = head.forward_masked(hidden, Some(valid));
         let [_, longest, tokens] = logits.dims();
         let values = logits.into_data().try_to_vec::<f32>().expect("f32 logits");
         for (i, e) in items.iter().enumerate() {
@@ -177,7 +183,7 @@ fn run(args: Args) -> Result<(), String> {
     let dev_encoded = encode(&model, args.layer, &dev, &vocab, &options, &device)?;
 
     let autodiff = device.clone().autodiff();
-    let mut head = PhoneHead::random(hidden_size, vocab.len(), &autodiff);
+    let mut head = PhoneHead::random_with_layers(&info.config, args.head_layers, vocab.len(), &autodiff);
     let mut optimizer = AdamWConfig::new().with_weight_decay(0.0).init();
     let mut best: Option<(usize, f64, PhoneHead)> = None;
     let mut epochs = Vec::new();

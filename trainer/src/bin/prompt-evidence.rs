@@ -95,7 +95,7 @@ fn run(args: Args) -> Result<(), String> {
     let (info, model) = trainer::run::load_model_for_inference(&args.model, &device)?;
     let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
     let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
-    let head = PhoneHead::load(&head_dir.join(PHONE_HEAD_FILE), info.config.hidden_size, phone_vocab.len(), &device)?;
+    let head = PhoneHead::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
     let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
     let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
     let utts = corpus.split("train").map_err(|e| e.to_string())?;
