@@ -39,8 +39,16 @@ pub fn clip(model: &PronunciationModel, head: &PhoneHead, utt: &Utterance, optio
     Ok(Clip { utt: utt.clone(), samples, hidden, log_probs, frames })
 }
 
-/// Word labels (text, accuracy, total) per utterance id, from a scores.json file.
-pub fn word_labels(path: &Path) -> Result<HashMap<String, Vec<(String, f32, f32)>>, String> {
+/// One word's expert scores (train-split labels).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WordLabel {
+    pub text: String,
+    pub accuracy: f32,
+    pub total: f32,
+}
+
+/// Each utterance's word labels, by utterance id, from a scores.json file.
+pub fn word_labels(path: &Path) -> Result<HashMap<String, Vec<WordLabel>>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let object = json.as_object().ok_or_else(|| format!("{}: not a JSON object", path.display()))?;
@@ -49,7 +57,13 @@ pub fn word_labels(path: &Path) -> Result<HashMap<String, Vec<(String, f32, f32)
         let Some(words) = entry.get("words").and_then(|w| w.as_array()) else { continue };
         let words = words
             .iter()
-            .filter_map(|w| Some((w.get("text")?.as_str()?.to_string(), w.get("accuracy")?.as_f64()? as f32, w.get("total")?.as_f64()? as f32)))
+            .filter_map(|w| {
+                Some(WordLabel {
+                    text: w.get("text")?.as_str()?.to_string(),
+                    accuracy: w.get("accuracy")?.as_f64()? as f32,
+                    total: w.get("total")?.as_f64()? as f32,
+                })
+            })
             .collect();
         out.insert(id.clone(), words);
     }
@@ -76,7 +90,7 @@ pub fn example(
     lexicon: &Lexicon,
     vocab: &Vocabulary,
     hidden_size: usize,
-    words: Option<&[(String, f32, f32)]>,
+    words: Option<&[WordLabel]>,
 ) -> Result<Option<Example>, String> {
     let prompt = sslpron_text::prompt(text, lexicon).map_err(|e| format!("{}: {text:?}: {e}", clip.utt.id))?;
     let lp = LogPosteriors::new(&clip.log_probs, clip.frames, vocab.len()).map_err(|e| e.to_string())?;
@@ -90,9 +104,9 @@ pub fn example(
     let phones: usize = rows.tokens.len();
     let sentence = features::sentence_row(&sentence_features(&clip.samples, prompt.words.len(), phones), &clip.hidden, hidden_size);
     let lined_up =
-        words.filter(|w| w.len() == prompt.words.len() && w.iter().zip(&prompt.words).all(|((t, _, _), p)| t.eq_ignore_ascii_case(&p.word)));
+        words.filter(|w| w.len() == prompt.words.len() && w.iter().zip(&prompt.words).all(|(label, p)| label.text.eq_ignore_ascii_case(&p.word)));
     let word_labels = match lined_up {
-        Some(w) => w.iter().map(|(_, a, t)| Some([*a, *t])).collect(),
+        Some(w) => w.iter().map(|label| Some([label.accuracy, label.total])).collect(),
         None => vec![None; prompt.words.len()],
     };
     Ok(Some(Example {

@@ -15,7 +15,7 @@ use sslpron_model::{EncoderConfig, HeadKind, ModelInfo, Preprocessing, Pronuncia
 use crate::bootstrap::BootstrapSettings;
 use crate::data::{Corpus, CorpusOptions, PhoneVocab, SpeakerInfo, SpeakerList, Utterance, batches, pad_batch};
 use crate::metrics;
-use crate::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+use crate::phone_ctc::{self, PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
 use crate::plot::{Panel, scatter_png};
 use crate::report::{ASPECTS, EvalReport, Scored};
 use crate::step::{Batch, OptimSettings, Strategy, TrainState};
@@ -235,7 +235,7 @@ fn train(config: &RunConfig, device: &Device, checkpoint: Option<&Path>) -> Resu
             let phone_ctc = match phones_wanted {
                 true => {
                     let vocab = PhoneVocab::load(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
-                    let head = PhoneHead::load(&dir.join(PHONE_HEAD_FILE), &info.config, vocab.len(), device)?;
+                    let head = phone_ctc::load(&dir.join(PHONE_HEAD_FILE), &info.config, vocab.len(), device)?;
                     Some((head, vocab))
                 }
                 false => None,
@@ -490,7 +490,7 @@ fn save_phone_head(state: &TrainState, vocab: Option<&PhoneVocab>, dir: &Path) -
     let (Some(head), Some(vocab)) = (state.phone_head(), vocab) else {
         return Ok(());
     };
-    head.save(&dir.join(PHONE_HEAD_FILE))?;
+    phone_ctc::save(head, &dir.join(PHONE_HEAD_FILE))?;
     vocab.save(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())
 }
 

@@ -160,7 +160,7 @@ impl TrainState {
         let mut loss = mse_loss;
         let mut ctc_value = None;
         if let (Some(phone_head), Some(phones)) = (&trainee.phone_head, batch.phones)
-            && let Some(ctc) = phone_head.loss(hidden, &frame_lengths, phones)
+            && let Some(ctc) = crate::phone_ctc::loss(phone_head, hidden, &frame_lengths, phones)
         {
             ctc_value = Some(ctc.clone().into_scalar::<f32>() as f64);
             loss = loss + ctc * self.ctc_weight;

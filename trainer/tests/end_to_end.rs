@@ -108,7 +108,7 @@ fn phone_ctc_objective_trains_and_saves_its_head_beside_the_model() {
     let vocab = trainer::data::PhoneVocab::load(&dir.join("phone_vocab.json")).expect("vocabulary saved");
     assert!(vocab.len() > 10, "{} tokens", vocab.len());
     let encoder = sslpron_model::EncoderConfig::from_json("tiny", preset("tiny").unwrap().to_string().as_bytes()).unwrap();
-    trainer::phone_ctc::PhoneHead::load(&dir.join("phone_head.safetensors"), &encoder, vocab.len(), &Device::flex()).expect("head saved");
+    trainer::phone_ctc::load(&dir.join("phone_head.safetensors"), &encoder, vocab.len(), &Device::flex()).expect("head saved");
     let bytes = sslpron_hub::local(&dir).read().expect("exported files are readable");
     let (_, _, report) = sslpron_model::load(&bytes.files(), &Device::flex()).expect("model loads without the phone head");
     assert!(report.unused.is_empty(), "{:?}", report.unused);

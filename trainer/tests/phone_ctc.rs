@@ -8,7 +8,7 @@
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use sslpron_model::{EncoderConfig, HeadKind};
-use trainer::phone_ctc::{PhoneHead, ctc_mean, min_frames};
+use trainer::phone_ctc::{PhoneHead, ctc_mean, load, loss, min_frames, save};
 use trainer::run::preset;
 use trainer::step::{Batch, GradientTensors, OptimSettings, Strategy, TrainState};
 
@@ -107,10 +107,10 @@ fn utterances_too_short_to_align_are_left_out() {
     let head = PhoneHead::random(8, VOCAB, &device);
     let hidden = Tensor::<3>::random([2, 3, 8], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
     // [1,1,1] needs 5 frames: only the first utterance counts, and alone it gives the same loss.
-    let both = head.loss(hidden.clone(), &[3, 3], &[vec![1, 2], vec![1, 1, 1]]).unwrap().into_scalar::<f32>();
-    let first = head.loss(hidden.clone().narrow(0, 0, 1), &[3], &[vec![1, 2]]).unwrap().into_scalar::<f32>();
+    let both = loss(&head, hidden.clone(), &[3, 3], &[vec![1, 2], vec![1, 1, 1]]).unwrap().into_scalar::<f32>();
+    let first = loss(&head, hidden.clone().narrow(0, 0, 1), &[3], &[vec![1, 2]]).unwrap().into_scalar::<f32>();
     assert!((both - first).abs() < 1e-6, "{both} vs {first}");
-    assert!(head.loss(hidden, &[3, 3], &[vec![1, 1, 1], vec![]]).is_none());
+    assert!(loss(&head, hidden, &[3, 3], &[vec![1, 1, 1], vec![]]).is_none());
 }
 
 #[test]
@@ -120,18 +120,18 @@ fn phone_head_round_trips_and_refuses_a_wrong_shape() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("phone_head.safetensors");
     let head = PhoneHead::random(8, 5, &device);
-    head.save(&path).unwrap();
+    save(&head, &path).unwrap();
     let encoder = |json: &str| sslpron_model::EncoderConfig::from_json("test", json.as_bytes()).unwrap();
     let narrow = encoder(r#"{"hidden_size": 8, "num_attention_heads": 2, "intermediate_size": 16, "num_conv_pos_embedding_groups": 1}"#);
-    let loaded = PhoneHead::load(&path, &narrow, 5, &device).unwrap();
+    let loaded = load(&path, &narrow, 5, &device).unwrap();
     let values = |h: &PhoneHead| -> Vec<f32> { h.linear.weight.val().into_data().try_to_vec::<f32>().unwrap() };
     assert_eq!(values(&head), values(&loaded));
-    let err = PhoneHead::load(&path, &narrow, 6, &device).unwrap_err();
+    let err = load(&path, &narrow, 6, &device).unwrap_err();
     assert!(err.contains("phone_head.safetensors") && err.contains("phone_head.weight"), "{err}");
     // A head with layers says so by its tensor names and loads back with them.
     let deep = PhoneHead::random_with_layers(&narrow, 2, 5, &device);
-    deep.save(&path).unwrap();
-    let loaded = PhoneHead::load(&path, &narrow, 5, &device).unwrap();
+    save(&deep, &path).unwrap();
+    let loaded = load(&path, &narrow, 5, &device).unwrap();
     assert_eq!(loaded.layers.len(), 2);
     let x = Tensor::<3>::ones([1, 4, 8], &device);
     let (a, b) = (deep.forward(x.clone()).into_data().try_to_vec::<f32>().unwrap(), loaded.forward(x).into_data().try_to_vec::<f32>().unwrap());

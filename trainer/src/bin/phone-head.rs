@@ -21,7 +21,7 @@ use burn::prelude::*;
 use clap::Parser;
 use sslpron_audio::PrepareOptions;
 use trainer::data::{Corpus, PhoneVocab, SpeakerList, SplitMix64, Utterance};
-use trainer::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+use trainer::phone_ctc::{self, PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
 
 #[derive(Parser)]
 #[command(name = "phone-head", about = "Fit the phone CTC head on a trained model's frozen encoder")]
@@ -119,7 +119,7 @@ fn dev_metrics(head: &PhoneHead, dev: &[Encoded], hidden_size: usize, device: &D
         let items: Vec<&Encoded> = chunk.iter().collect();
         let (hidden, frames) = pad(&items, hidden_size, device);
         let targets: Vec<Vec<usize>> = items.iter().map(|e| e.targets.clone()).collect();
-        if let Some(loss) = head.loss(hidden.clone(), &frames, &targets) {
+        if let Some(loss) = phone_ctc::loss(head, hidden.clone(), &frames, &targets) {
             loss_sum += loss.into_scalar::<f32>() as f64;
             batches += 1;
         }
@@ -196,7 +196,7 @@ fn run(args: Args) -> Result<(), String> {
             let items: Vec<&Encoded> = chunk.iter().map(|&i| &train_encoded[i]).collect();
             let (hidden, frames) = pad(&items, hidden_size, &autodiff);
             let targets: Vec<Vec<usize>> = items.iter().map(|e| e.targets.clone()).collect();
-            let Some(loss) = head.loss(hidden, &frames, &targets) else { continue };
+            let Some(loss) = phone_ctc::loss(&head, hidden, &frames, &targets) else { continue };
             loss_sum += loss.clone().into_scalar::<f32>() as f64;
             steps += 1;
             let grads = GradientsParams::from_grads(loss.backward(), &head);
@@ -217,7 +217,7 @@ fn run(args: Args) -> Result<(), String> {
     }
     let (best_epoch, _, head) = best.ok_or("--epochs must be at least 1")?;
     std::fs::create_dir_all(&args.output).map_err(|e| format!("{}: {e}", args.output.display()))?;
-    head.valid().save(&args.output.join(PHONE_HEAD_FILE))?;
+    phone_ctc::save(&head.valid(), &args.output.join(PHONE_HEAD_FILE))?;
     vocab.save(&args.output.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
     let report = serde_json::json!({
         "model": args.model.display().to_string(),

@@ -24,7 +24,7 @@ use sslpron_text::{Lexicon, prompt};
 use trainer::bootstrap::{BootstrapSettings, Clusters, percentile_interval};
 use trainer::data::{Corpus, PhoneVocab, SpeakerList};
 use trainer::metrics::pearson;
-use trainer::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+use trainer::phone_ctc::{self, PHONE_HEAD_FILE, PHONE_VOCAB_FILE};
 use trainer::prompt::{Clip, clip, word_labels};
 
 #[derive(Parser)]
@@ -95,7 +95,7 @@ fn run(args: Args) -> Result<(), String> {
     let (info, model) = trainer::run::load_model_for_inference(&args.model, &device)?;
     let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
     let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
-    let head = PhoneHead::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
+    let head = phone_ctc::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
     let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
     let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
     let utts = corpus.split("train").map_err(|e| e.to_string())?;
@@ -123,15 +123,15 @@ fn run(args: Args) -> Result<(), String> {
         utt_label.push(clip.utt.labels[0] as f64);
         utt_speaker.push(clip.utt.speaker.clone());
         let words = labels.get(&clip.utt.id).map(Vec::as_slice).unwrap_or(&[]);
-        let same = words.len() == prompt.words.len() && words.iter().zip(&prompt.words).all(|((w, _, _), p)| w.eq_ignore_ascii_case(&p.word));
+        let same = words.len() == prompt.words.len() && words.iter().zip(&prompt.words).all(|(label, p)| label.text.eq_ignore_ascii_case(&p.word));
         if !same {
             mismatched += 1;
             continue;
         }
-        for ((_, accuracy, _), phones) in words.iter().zip(&ev) {
+        for (label, phones) in words.iter().zip(&ev) {
             word_gop.push(mean(phones.iter().map(|p| p.alignment_free.gop)).expect("a word has phones"));
             word_lpp.push(mean(phones.iter().map(|p| p.lpp)).expect("a word has phones"));
-            word_label.push(*accuracy as f64);
+            word_label.push(label.accuracy as f64);
             word_speaker.push(clip.utt.speaker.clone());
         }
     }

@@ -27,7 +27,7 @@ use sslpron_text::Lexicon;
 use trainer::bootstrap::{BootstrapSettings, Clusters, paired};
 use trainer::data::{Corpus, PhoneVocab, SpeakerList, SplitMix64};
 use trainer::metrics::pearson;
-use trainer::phone_ctc::{PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+use trainer::phone_ctc::{self, PHONE_HEAD_FILE, PHONE_VOCAB_FILE};
 use trainer::prompt::{Example, clip, example, word_labels};
 
 #[derive(Parser)]
@@ -186,7 +186,7 @@ fn run(args: Args) -> Result<(), String> {
     let (info, model) = trainer::run::load_model_for_inference(&args.model, &device)?;
     let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
     let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
-    let phone_head = PhoneHead::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
+    let phone_head = phone_ctc::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
     let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
     let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
     let utts = corpus.split("train").map_err(|e| e.to_string())?;
