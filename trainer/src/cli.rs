@@ -240,3 +240,17 @@ fn print_reports(reports: &[crate::run::EpochReport], output: &std::path::Path) 
     }
     println!("model (seed layout) written to {}", output.join("model").display());
 }
+
+/// The `main` of the trainer's analysis binaries (`evaluate`, `probe`, `phone-head`, …): the
+/// allocator setting every model run wants, then `run`; an error is printed as `NAME: error: …` with
+/// a non-zero exit status.
+pub fn run_binary(name: &str, run: impl FnOnce() -> Result<(), String>) -> std::process::ExitCode {
+    sslpron_model::kernels::retain_freed_memory();
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -13,8 +13,62 @@ use sslpron_audio::PrepareOptions;
 use sslpron_model::PronunciationModel;
 use sslpron_text::Lexicon;
 
-use crate::data::Utterance;
-use crate::phone_ctc::PhoneHead;
+use crate::data::{Corpus, PhoneVocab, SpeakerList, Utterance};
+use crate::phone_ctc::{self, PHONE_HEAD_FILE, PHONE_VOCAB_FILE, PhoneHead};
+
+/// The options every prompt-aware binary takes.
+#[derive(clap::Args, Debug)]
+pub struct SetupArgs {
+    /// Model directory (hub layout), web model file (.sslpron) or hub id.
+    #[arg(long)]
+    pub model: std::path::PathBuf,
+    /// Folder with phone_head.safetensors and phone_vocab.json (default: the model directory).
+    #[arg(long)]
+    pub phone_head: Option<std::path::PathBuf>,
+    /// Corpus root in Speechocean762's layout (its train split, with word labels in resource/scores.json).
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// Speakers held out (one id per line): the dev speakers.
+    #[arg(long)]
+    pub speakers: std::path::PathBuf,
+}
+
+/// What [`SetupArgs`] name, loaded: the model and its phone head (inference device), the train
+/// split cut into train and dev speakers, word labels, the lexicon.
+pub struct Setup {
+    pub device: Device,
+    pub info: sslpron_model::ModelInfo,
+    pub model: PronunciationModel,
+    pub phone_head: PhoneHead,
+    pub vocab: Vocabulary,
+    pub train: Vec<Utterance>,
+    pub dev: Vec<Utterance>,
+    pub labels: HashMap<String, Vec<WordLabel>>,
+    pub lexicon: Lexicon,
+    pub options: PrepareOptions,
+}
+
+impl Setup {
+    pub fn load(args: &SetupArgs) -> Result<Self, String> {
+        let device = Device::flex();
+        let (info, model) = crate::run::load_model_for_inference(&args.model, &device)?;
+        let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
+        let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
+        let phone_head = phone_ctc::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
+        let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
+        let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
+        let utts = corpus.split("train").map_err(|e| e.to_string())?;
+        let (train, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
+        let labels = word_labels(corpus.labels_path())?;
+        let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
+        Ok(Setup { device, info, model, phone_head, vocab, train, dev, labels, lexicon: Lexicon::builtin(), options })
+    }
+
+    /// [`clip`] with this setup's model, head and options.
+    pub fn clip(&self, utt: &Utterance) -> Result<Clip, String> {
+        clip(&self.model, &self.phone_head, utt, &self.options, &self.device)
+    }
+}
 
 /// One clip after the encoder and the phone head (host memory).
 pub struct Clip {

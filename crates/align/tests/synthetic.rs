@@ -71,6 +71,23 @@ fn repeated_phones_across_words_need_a_blank() {
     assert_eq!((a.words[0].end(), a.words[1].start(), a.words[1].pause_before), (3, 4, 1));
 }
 
+/// Pseudo-random log-softmax rows (each probability at least `floor / (1 + tokens·floor)`-ish).
+fn random_log_posteriors(frames: usize, tokens: usize, seed: u32, floor: f32) -> Vec<f32> {
+    let mut state = seed;
+    let mut values = Vec::new();
+    for _ in 0..frames {
+        let raw: Vec<f32> = (0..tokens)
+            .map(|_| {
+                state = state.wrapping_mul(1664525).wrapping_add(1013904223);
+                floor + (state >> 8) as f32 / (1u32 << 24) as f32
+            })
+            .collect();
+        let sum: f32 = raw.iter().sum();
+        values.extend(raw.iter().map(|r| (r / sum).ln()));
+    }
+    values
+}
+
 /// Every frame labelling of `frames` frames over `tokens` tokens (tokens^frames of them).
 fn labellings(frames: usize, tokens: usize) -> impl Iterator<Item = Vec<usize>> {
     (0..tokens.pow(frames as u32)).map(move |mut n| {
@@ -102,18 +119,7 @@ fn forward_and_viterbi_match_brute_force_over_every_labelling() {
     // 3 tokens (blank, 1, 2), 6 frames, pseudo-random posteriors; targets with a repeat and with
     // two alternatives per slot.
     let (frames, tokens) = (6, 3);
-    let mut seed = 12345u32;
-    let mut values = Vec::new();
-    for _ in 0..frames {
-        let raw: Vec<f32> = (0..tokens)
-            .map(|_| {
-                seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
-                0.05 + (seed >> 8) as f32 / (1u32 << 24) as f32
-            })
-            .collect();
-        let sum: f32 = raw.iter().sum();
-        values.extend(raw.iter().map(|r| (r / sum).ln()));
-    }
+    let values = random_log_posteriors(frames, tokens, 12345, 0.05);
     let lp = LogPosteriors::new(&values, frames, tokens).unwrap();
     let cases: Vec<(Vec<Slot>, Vec<Vec<usize>>)> = vec![
         (vec![Slot { alternatives: vec![vec![Emit::Token(1), Emit::Token(1), Emit::Token(2)]], optional: false }], vec![vec![1, 1, 2]]),
@@ -198,18 +204,7 @@ fn every_gop_variant_equals_a_full_forward_pass_over_its_own_sequence() {
     // Random posteriors over 6 tokens, 12 frames; sequences with repeats, neighbours equal to the
     // substitute, one label, and a label at each end.
     let (frames, tokens) = (12, 6);
-    let mut seed = 99u32;
-    let mut values = Vec::new();
-    for _ in 0..frames {
-        let raw: Vec<f32> = (0..tokens)
-            .map(|_| {
-                seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
-                0.02 + (seed >> 8) as f32 / (1u32 << 24) as f32
-            })
-            .collect();
-        let sum: f32 = raw.iter().sum();
-        values.extend(raw.iter().map(|r| (r / sum).ln()));
-    }
+    let values = random_log_posteriors(frames, tokens, 99, 0.02);
     let lp = LogPosteriors::new(&values, frames, tokens).unwrap();
     for labels in [vec![3], vec![1, 2], vec![2, 2, 3], vec![1, 3, 1, 4, 4, 5], vec![5, 1, 5]] {
         let log_p = search::log_likelihood(&linear(&labels), &lp);

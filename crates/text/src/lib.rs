@@ -17,6 +17,22 @@ pub use lexicon::{Lexicon, LexiconError};
 pub use normalize::{MAX_WORDS, Token, normalize};
 pub use phones::{PHONES, Phone};
 
+/// Levenshtein distance between two sequences (substitutions, insertions and deletions cost 1): how
+/// far a guessed or decoded phone sequence is from the canonical one.
+pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let next = (diagonal + (x != y) as usize).min(row[j] + 1).min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// Why a text cannot be turned into words to score.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TextError {
@@ -162,6 +178,13 @@ mod tests {
 
     fn show(p: &[Phone]) -> String {
         p.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn edit_distance_counts_substitutions_insertions_and_deletions() {
+        assert_eq!(edit_distance(b"kitten", b"sitting"), 3);
+        assert_eq!(edit_distance::<u8>(b"", b"abc"), 3);
+        assert_eq!(edit_distance(&[1, 2, 3], &[1, 2, 3]), 0);
     }
 
     #[test]

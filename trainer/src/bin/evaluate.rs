@@ -49,14 +49,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    sslpron_model::kernels::retain_freed_memory();
-    match evaluate(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("evaluate: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    trainer::cli::run_binary("evaluate", || evaluate(Args::parse()))
 }
 
 /// The model's input for each utterance, prepared as its preprocessor config says.

@@ -57,14 +57,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    sslpron_model::kernels::retain_freed_memory();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("phone-head: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    trainer::cli::run_binary("phone-head", || run(Args::parse()))
 }
 
 /// One utterance's frozen encoder output and its CTC targets.
@@ -135,7 +128,7 @@ fn dev_metrics(head: &PhoneHead, dev: &[Encoded], hidden_size: usize, device: &D
                 })
                 .collect();
             let decoded = greedy(&path);
-            errors += edit_distance(&decoded, &e.targets);
+            errors += sslpron_text::edit_distance(&decoded, &e.targets);
             phones += e.targets.len();
         }
     }
@@ -153,20 +146,6 @@ fn greedy(path: &[usize]) -> Vec<usize> {
         previous = Some(p);
     }
     out
-}
-
-fn edit_distance(a: &[usize], b: &[usize]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let next = (diagonal + (x != y) as usize).min(row[j] + 1).min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 fn run(args: Args) -> Result<(), String> {

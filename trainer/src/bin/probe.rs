@@ -46,14 +46,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    sslpron_model::kernels::retain_freed_memory();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("probe: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    trainer::cli::run_binary("probe", || run(Args::parse()))
 }
 
 fn run(args: Args) -> Result<(), String> {

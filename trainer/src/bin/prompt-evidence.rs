@@ -12,47 +12,25 @@
 //!   fit at all counts as lower);
 //! - the time alignment + evidence take per clip.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use burn::prelude::*;
 use clap::Parser;
 use sslpron_align::{LogPosteriors, Vocabulary, align, evidence};
-use sslpron_audio::PrepareOptions;
 use sslpron_text::{Lexicon, prompt};
 use trainer::bootstrap::{BootstrapSettings, Clusters, percentile_interval};
-use trainer::data::{Corpus, PhoneVocab, SpeakerList};
 use trainer::metrics::pearson;
-use trainer::phone_ctc::{self, PHONE_HEAD_FILE, PHONE_VOCAB_FILE};
-use trainer::prompt::{Clip, clip, word_labels};
+use trainer::prompt::{Clip, Setup, SetupArgs};
 
 #[derive(Parser)]
 #[command(name = "prompt-evidence", about = "How well the per-phone evidence tracks word and utterance labels (dev speakers)")]
 struct Args {
-    /// Model directory (hub layout), web model file (.sslpron) or hub id.
-    #[arg(long)]
-    model: PathBuf,
-    /// Folder with phone_head.safetensors and phone_vocab.json (default: the model directory).
-    #[arg(long)]
-    phone_head: Option<PathBuf>,
-    /// Corpus root in Speechocean762's layout (train split; its resource/scores.json has word labels).
-    #[arg(long)]
-    data: PathBuf,
-    /// Only these speakers (one id per line): the dev speakers.
-    #[arg(long)]
-    speakers: PathBuf,
+    #[command(flatten)]
+    setup: SetupArgs,
 }
 
 fn main() -> ExitCode {
-    sslpron_model::kernels::retain_freed_memory();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("prompt-evidence: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    trainer::cli::run_binary("prompt-evidence", || run(Args::parse()))
 }
 
 /// Mean over `items` of `value`, or `None` when empty.
@@ -91,20 +69,9 @@ fn mean_gop(text: &str, clip: &Clip, lexicon: &Lexicon, vocab: &Vocabulary) -> R
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let device = Device::flex();
-    let (info, model) = trainer::run::load_model_for_inference(&args.model, &device)?;
-    let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
-    let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
-    let head = phone_ctc::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
-    let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
-    let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
-    let utts = corpus.split("train").map_err(|e| e.to_string())?;
-    let (_, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
-    let labels = word_labels(corpus.labels_path())?;
-    let lexicon = Lexicon::builtin();
-    let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
-
-    let clips: Vec<Clip> = dev.iter().map(|utt| clip(&model, &head, utt, &options, &device)).collect::<Result<_, _>>()?;
+    let setup = Setup::load(&args.setup)?;
+    let (vocab, labels, lexicon) = (&setup.vocab, &setup.labels, &setup.lexicon);
+    let clips: Vec<Clip> = setup.dev.iter().map(|utt| setup.clip(utt)).collect::<Result<_, _>>()?;
     eprintln!("prompt-evidence: {} clips through the encoder and phone head", clips.len());
 
     // Word and utterance level, own text.
@@ -112,11 +79,11 @@ fn run(args: Args) -> Result<(), String> {
     let (mut utt_gop, mut utt_label, mut utt_speaker) = (vec![], vec![], vec![]);
     let (mut mismatched, mut times, mut approximate) = (0usize, vec![], 0usize);
     for clip in &clips {
-        let prompt = prompt(&clip.utt.text, &lexicon).map_err(|e| format!("{}: {e}", clip.utt.id))?;
+        let prompt = prompt(&clip.utt.text, lexicon).map_err(|e| format!("{}: {e}", clip.utt.id))?;
         approximate += prompt.words.iter().filter(|w| w.approximate()).count();
         let lp = LogPosteriors::new(&clip.log_probs, clip.frames, vocab.len()).map_err(|e| e.to_string())?;
         let started = Instant::now();
-        let alignment = align(&prompt, &vocab, &lp).map_err(|e| format!("{}: {e}", clip.utt.id))?;
+        let alignment = align(&prompt, vocab, &lp).map_err(|e| format!("{}: {e}", clip.utt.id))?;
         let ev = evidence(&alignment, &lp);
         times.push(started.elapsed().as_secs_f64() * 1e3);
         utt_gop.push(mean(ev.iter().flatten().map(|p| p.alignment_free.gop)).expect("a prompt has phones"));
@@ -140,9 +107,9 @@ fn run(args: Args) -> Result<(), String> {
     let (mut own_higher, mut unfit, mut pairs) = (0usize, 0usize, 0usize);
     for (i, clip) in clips.iter().enumerate() {
         let Some(other) = (1..clips.len()).map(|k| &clips[(i + k) % clips.len()]).find(|o| o.utt.text != clip.utt.text) else { continue };
-        let own = mean_gop(&clip.utt.text, clip, &lexicon, &vocab)?.expect("its own text fits");
+        let own = mean_gop(&clip.utt.text, clip, lexicon, vocab)?.expect("its own text fits");
         pairs += 1;
-        match mean_gop(&other.utt.text, clip, &lexicon, &vocab)? {
+        match mean_gop(&other.utt.text, clip, lexicon, vocab)? {
             Some(wrong) => own_higher += (own > wrong) as usize,
             None => {
                 unfit += 1;

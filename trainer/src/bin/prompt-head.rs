@@ -18,33 +18,19 @@ use std::process::ExitCode;
 use burn::optim::{AdamWConfig, GradientsParams};
 use burn::prelude::*;
 use clap::Parser;
-use sslpron_align::Vocabulary;
 use sslpron_align::features::{phone_feature_width, sentence_feature_width};
-use sslpron_audio::PrepareOptions;
 use sslpron_model::weights::RandomSource;
 use sslpron_model::{PromptHead, PromptHeadConfig, PromptInput, export_values, to_safetensors};
-use sslpron_text::Lexicon;
 use trainer::bootstrap::{BootstrapSettings, Clusters, paired};
-use trainer::data::{Corpus, PhoneVocab, SpeakerList, SplitMix64};
+use trainer::data::SplitMix64;
 use trainer::metrics::pearson;
-use trainer::phone_ctc::{self, PHONE_HEAD_FILE, PHONE_VOCAB_FILE};
-use trainer::prompt::{Example, clip, example, word_labels};
+use trainer::prompt::{Example, Setup, SetupArgs, example};
 
 #[derive(Parser)]
 #[command(name = "prompt-head", about = "Train the prompt-aware head on a frozen encoder and phone head")]
 struct Args {
-    /// Model directory (hub layout), web model file (.sslpron) or hub id.
-    #[arg(long)]
-    model: PathBuf,
-    /// Folder with phone_head.safetensors and phone_vocab.json (default: the model directory).
-    #[arg(long)]
-    phone_head: Option<PathBuf>,
-    /// Corpus root in Speechocean762's layout (train split, with word labels in resource/scores.json).
-    #[arg(long)]
-    data: PathBuf,
-    /// Speakers held out for choosing the epoch: the dev speakers.
-    #[arg(long)]
-    speakers: PathBuf,
+    #[command(flatten)]
+    setup: SetupArgs,
     #[arg(long, default_value_t = 30)]
     epochs: usize,
     #[arg(long, default_value_t = 1e-3)]
@@ -68,14 +54,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    sslpron_model::kernels::retain_freed_memory();
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("prompt-head: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    trainer::cli::run_binary("prompt-head", || run(Args::parse()))
 }
 
 /// Per-feature mean and standard deviation over `rows` of `width` (std 1 for a constant feature).
@@ -182,32 +161,23 @@ fn predict(head: &PromptHead, examples: &[Example], phone_width: usize, sentence
 }
 
 fn run(args: Args) -> Result<(), String> {
-    let device = Device::flex();
-    let (info, model) = trainer::run::load_model_for_inference(&args.model, &device)?;
-    let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
-    let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
-    let phone_head = phone_ctc::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
-    let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
-    let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
-    let utts = corpus.split("train").map_err(|e| e.to_string())?;
-    let (train, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
-    let labels = word_labels(corpus.labels_path())?;
-    let lexicon = Lexicon::builtin();
-    let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
+    let setup = Setup::load(&args.setup)?;
+    let Setup { device, info, model, vocab, train, dev, labels, lexicon, options, .. } = &setup;
+    let device = device.clone();
     let hidden = info.config.hidden_size;
     let (phone_width, sentence_width) = (phone_feature_width(vocab.len(), hidden), sentence_feature_width(hidden));
 
     // The audio-only model's dev predictions, for the paired comparison.
-    let audio: Vec<Vec<f32>> = dev.iter().map(|u| u.load_audio(&options).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
-    let (audio_only, human) = trainer::run::predict(&model, &dev, &audio, &device)?;
+    let audio: Vec<Vec<f32>> = dev.iter().map(|u| u.load_audio(options).map_err(|e| e.to_string())).collect::<Result<_, _>>()?;
+    let (audio_only, human) = trainer::run::predict(model, dev, &audio, &device)?;
     drop(audio);
 
     let started = std::time::Instant::now();
     let encode = |utts: &[trainer::data::Utterance]| -> Result<Vec<Example>, String> {
         let mut out = Vec::with_capacity(utts.len());
         for (i, utt) in utts.iter().enumerate() {
-            let c = clip(&model, &phone_head, utt, &options, &device)?;
-            let e = example(&c, &utt.text, &lexicon, &vocab, hidden, labels.get(&utt.id).map(Vec::as_slice))?
+            let c = setup.clip(utt)?;
+            let e = example(&c, &utt.text, lexicon, vocab, hidden, labels.get(&utt.id).map(Vec::as_slice))?
                 .ok_or_else(|| format!("{}: its own text does not fit its audio", utt.id))?;
             out.push(e);
             if (i + 1) % 500 == 0 {
@@ -216,8 +186,8 @@ fn run(args: Args) -> Result<(), String> {
         }
         Ok(out)
     };
-    let train_examples = encode(&train)?;
-    let dev_examples = encode(&dev)?;
+    let train_examples = encode(train)?;
+    let dev_examples = encode(dev)?;
 
     let mut config = PromptHeadConfig::new(vocab.len(), phone_width, sentence_width);
     config.hidden_size = args.hidden_size;
@@ -336,8 +306,8 @@ fn run(args: Args) -> Result<(), String> {
     let config_json = serde_json::to_string_pretty(head.config()).expect("json") + "\n";
     sslpron_fs::write_file(&args.output.join("prompt_head.json"), config_json.as_bytes()).map_err(|e| e.to_string())?;
     let report = serde_json::json!({
-        "model": args.model.display().to_string(),
-        "phone_head": head_dir.display().to_string(),
+        "model": args.setup.model.display().to_string(),
+        "phone_head": args.setup.phone_head.as_ref().unwrap_or(&args.setup.model).display().to_string(),
         "train_utterances": train_examples.len(),
         "dev_utterances": dev_examples.len(),
         "best_epoch": best_epoch,

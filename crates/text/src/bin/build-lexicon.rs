@@ -85,7 +85,7 @@ fn evaluate(lexicon: &Lexicon, min_count: u32) {
     let (mut words, mut right, mut errors, mut phones) = (0usize, 0usize, 0usize, 0usize);
     for (word, prons) in lexicon.plain_words().filter(|(w, _)| held_out(w)) {
         let guess = names(&rules.pronounce(word));
-        let best = prons.iter().map(|p| edit_distance(&guess, &names(p))).min().expect("a pronunciation");
+        let best = prons.iter().map(|p| sslpron_text::edit_distance(&guess, &names(p))).min().expect("a pronunciation");
         words += 1;
         right += (best == 0) as usize;
         errors += best;
@@ -101,18 +101,4 @@ fn evaluate(lexicon: &Lexicon, min_count: u32) {
 
 fn names(phones: &[Phone]) -> Vec<&'static str> {
     phones.iter().map(|p| p.name()).collect()
-}
-
-fn edit_distance(a: &[&str], b: &[&str]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let next = (diagonal + (x != y) as usize).min(row[j] + 1).min(row[j + 1] + 1);
-            diagonal = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
