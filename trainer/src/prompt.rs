@@ -40,6 +40,8 @@ pub struct Setup {
     pub info: sslpron_model::ModelInfo,
     pub model: PronunciationModel,
     pub phone_head: PhoneHead,
+    /// The hidden state the phone head reads (its vocabulary file says; `None`: the last).
+    pub head_state: Option<usize>,
     pub vocab: Vocabulary,
     pub train: Vec<Utterance>,
     pub dev: Vec<Utterance>,
@@ -54,6 +56,12 @@ impl Setup {
         let (info, model) = crate::run::load_model_for_inference(&args.model, &device)?;
         let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
         let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
+        if phone_vocab.keep_stress() {
+            return Err(format!(
+                "{}: a phone head with stress-marked vowels; the aligner's phones have no stress",
+                head_dir.join(PHONE_VOCAB_FILE).display()
+            ));
+        }
         let phone_head = phone_ctc::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
         let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
         let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
@@ -61,12 +69,13 @@ impl Setup {
         let (train, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
         let labels = word_labels(corpus.labels_path())?;
         let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
-        Ok(Setup { device, info, model, phone_head, vocab, train, dev, labels, lexicon: Lexicon::builtin(), options })
+        let head_state = phone_vocab.hidden_state();
+        Ok(Setup { device, info, model, phone_head, head_state, vocab, train, dev, labels, lexicon: Lexicon::builtin(), options })
     }
 
     /// [`clip`] with this setup's model, head and options.
     pub fn clip(&self, utt: &Utterance) -> Result<Clip, String> {
-        clip(&self.model, &self.phone_head, utt, &self.options, &self.device)
+        clip(&self.model, &self.phone_head, self.head_state, utt, &self.options, &self.device)
     }
 }
 
@@ -82,13 +91,26 @@ pub struct Clip {
     pub frames: usize,
 }
 
-/// Runs `utt` through the encoder and the phone head on `device` (an inference device).
-pub fn clip(model: &PronunciationModel, head: &PhoneHead, utt: &Utterance, options: &PrepareOptions, device: &Device) -> Result<Clip, String> {
+/// Runs `utt` through the encoder and the phone head on `device` (an inference device). The head
+/// reads `hidden_states[head_state]` (`None`: the last hidden state, which `Clip::hidden` always is).
+pub fn clip(
+    model: &PronunciationModel,
+    head: &PhoneHead,
+    head_state: Option<usize>,
+    utt: &Utterance,
+    options: &PrepareOptions,
+    device: &Device,
+) -> Result<Clip, String> {
     let samples = utt.load_audio(options).map_err(|e| e.to_string())?;
     let input = Tensor::<1>::from_floats(samples.as_slice(), device).unsqueeze_dim::<2>(0);
-    let hidden = model.embed(input, false).last_hidden_state;
+    let output = model.embed(input, head_state.is_some());
+    let hidden = output.last_hidden_state;
     let [_, frames, _] = hidden.dims();
-    let log_probs = log_softmax(head.forward(hidden.clone()), 2).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let head_input = match head_state {
+        None => hidden.clone(),
+        Some(k) => output.hidden_states.into_iter().nth(k).ok_or(format!("the phone head reads hidden state {k}; the model has fewer"))?,
+    };
+    let log_probs = log_softmax(head.forward(head_input), 2).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     let hidden = hidden.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     Ok(Clip { utt: utt.clone(), samples, hidden, log_probs, frames })
 }
@@ -126,6 +148,7 @@ pub fn word_labels(path: &Path) -> Result<HashMap<String, Vec<WordLabel>>, Strin
 
 /// One utterance's inputs and targets for the prompt-aware head.
 pub struct Example {
+    pub id: String,
     pub speaker: String,
     pub phone_ids: Vec<usize>,
     /// `[phones, phone_width]`.
@@ -164,6 +187,7 @@ pub fn example(
         None => vec![None; prompt.words.len()],
     };
     Ok(Some(Example {
+        id: clip.utt.id.clone(),
         speaker: clip.utt.speaker.clone(),
         phone_ids: rows.tokens,
         phone_features: rows.features,

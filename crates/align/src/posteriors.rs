@@ -12,7 +12,8 @@ pub struct LogPosteriors<'a> {
 
 impl<'a> LogPosteriors<'a> {
     /// Checks the shape (`values.len() == frames * tokens`, at least the blank and one phone) and
-    /// the values (no NaN, no `+inf`; `-inf` is a probability of zero and allowed).
+    /// the values: finite (a log-softmax never reaches `-inf` in f32; refusing it keeps every path
+    /// possible and every ratio finite).
     pub fn new(values: &'a [f32], frames: usize, tokens: usize) -> Result<Self, AlignError> {
         if tokens < 2 {
             return Err(AlignError::Shape(format!("{tokens} tokens: a phone head has the blank and at least one phone")));
@@ -20,7 +21,7 @@ impl<'a> LogPosteriors<'a> {
         if frames.checked_mul(tokens) != Some(values.len()) {
             return Err(AlignError::Shape(format!("{} values are not {frames} frames × {tokens} tokens", values.len())));
         }
-        if let Some(i) = values.iter().position(|v| v.is_nan() || *v == f32::INFINITY) {
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(AlignError::Shape(format!("value {} at frame {}, token {} is not a log probability", values[i], i / tokens, i % tokens)));
         }
         Ok(LogPosteriors { values, frames, tokens })

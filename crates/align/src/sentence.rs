@@ -5,11 +5,15 @@
 
 /// The input's sample rate (the model's; `sslpron-audio` resamples everything to it).
 pub const SAMPLE_RATE: usize = 16_000;
+/// Frame energy (dB relative to a full-scale square wave) below which a frame is silence: 70 dB
+/// under full scale, quieter than any usable recording's speech.
+const SILENCE_DB: f32 = -70.0;
 /// Analysis frame and hop (25 ms / 10 ms).
 const FRAME: usize = 400;
 const HOP: usize = 160;
-/// A silence inside the speech counts as a pause from this length on (the baseline's 200 ms).
-const MIN_PAUSE_S: f32 = 0.2;
+/// A silence inside the speech counts as a pause from this many frames on (200 ms, the baseline's;
+/// counted in frames so that exactly 200 ms is not lost to rounding).
+const MIN_PAUSE_FRAMES: usize = SAMPLE_RATE / 5 / HOP;
 
 /// Features of one reading (seconds, counts and rates).
 #[derive(Clone, Debug, PartialEq)]
@@ -85,8 +89,11 @@ pub fn speech_frames(samples: &[f32]) -> Vec<bool> {
     sorted.sort_by(f32::total_cmp);
     let floor = sorted[sorted.len() / 10];
     let peak = sorted[sorted.len() - 1];
-    let threshold = (floor + 12.0).max(peak - 40.0);
-    db.iter().map(|&d| d >= threshold).collect()
+    // A recording that is speech almost throughout has no silent 10th percentile: then only the
+    // peak-relative threshold applies.
+    let threshold = if peak - floor >= 12.0 { (floor + 12.0).max(peak - 40.0) } else { peak - 40.0 };
+    // Below SILENCE_DB nothing is speech, whatever the thresholds say (digital silence).
+    db.iter().map(|&d| d >= threshold && d > SILENCE_DB).collect()
 }
 
 /// The features of a recording (`samples` at [`SAMPLE_RATE`]) read from a prompt of `words` words and
@@ -119,10 +126,9 @@ pub fn sentence_features(samples: &[f32], words: usize, phones: usize) -> Senten
     let (mut pauses, mut pause_seconds, mut run) = (0, 0.0, 0usize);
     for &s in span.iter().chain(std::iter::once(&true)) {
         if s {
-            let length = run as f32 * frame_s;
-            if length >= MIN_PAUSE_S {
+            if run >= MIN_PAUSE_FRAMES {
                 pauses += 1;
-                pause_seconds += length;
+                pause_seconds += run as f32 * frame_s;
             }
             run = 0;
         } else {
@@ -186,6 +192,10 @@ mod tests {
         let quiet: Vec<f32> = audio.iter().map(|s| s * 0.01).collect();
         let (a, b) = (sentence_features(&audio, 3, 9), sentence_features(&quiet, 3, 9));
         assert!((a.speech - b.speech).abs() < 0.02 && (a.leading - b.leading).abs() < 0.02, "{a:?} {b:?}");
+        // Speech throughout (no silent 10th percentile) is all speech.
+        let tone = synth(&[(1.0, true)]);
+        let t = sentence_features(&tone, 2, 6);
+        assert!((t.speech - 0.985).abs() < 0.02 && t.voiced_ratio > 0.99, "{t:?}");
         let silent = vec![0.0f32; 16_000];
         let s = sentence_features(&silent, 3, 9);
         assert_eq!((s.speech, s.pauses, s.leading), (0.0, 0, 1.0));

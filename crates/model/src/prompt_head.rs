@@ -81,7 +81,15 @@ impl PromptHeadConfig {
     /// statistics of the declared widths, standard deviations finite and positive.
     pub fn from_json(file: &str, json: &[u8]) -> Result<Self, ModelError> {
         let bad = |message: String| ModelError::Config { file: file.to_string(), message };
-        let config: PromptHeadConfig = serde_json::from_slice(json).map_err(|e| bad(format!("not a valid prompt head config: {e}")))?;
+        let value: serde_json::Value = serde_json::from_slice(json).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        // Name the field of a negative or fractional size (serde would only say "expected usize").
+        for field in ["phone_tokens", "phone_features", "sentence_features", "hidden_size", "num_layers", "num_attention_heads", "intermediate_size"]
+        {
+            if value.get(field).is_some_and(|v| !v.is_u64()) {
+                return Err(bad(format!("{field} must be a whole number >= 0, not {}", value[field])));
+            }
+        }
+        let config: PromptHeadConfig = serde_json::from_value(value).map_err(|e| bad(format!("not a valid prompt head config: {e}")))?;
         config.validate().map_err(bad)?;
         Ok(config)
     }

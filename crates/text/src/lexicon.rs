@@ -190,6 +190,9 @@ impl Lexicon {
             let mut prons = Vec::with_capacity(pron_count);
             for _ in 0..pron_count {
                 let len = r.u8()? as usize;
+                if len == 0 {
+                    return Err(r.damaged("an empty pronunciation"));
+                }
                 prons.push(phones(&mut r, len)?);
             }
             if prons.is_empty() {
@@ -332,8 +335,11 @@ mod tests {
             for value in [0u8, 1, 2, 0x7f, 0xff] {
                 let mut damaged = bytes.clone();
                 damaged[at] = value;
-                // Must not panic; a changed byte may still decode (another valid phone).
-                let _ = Lexicon::from_bytes(&damaged);
+                // Must not panic; a changed byte may still decode (another valid phone), but never
+                // to a lexicon that breaks its invariants (every pronunciation has a phone).
+                if let Ok(decoded) = Lexicon::from_bytes(&damaged) {
+                    assert!(decoded.words.values().flatten().all(|p| !p.is_empty()), "byte {at} = {value}");
+                }
             }
         }
         assert_eq!(Lexicon::from_bytes(b"hello"), Err(LexiconError::NotALexicon));

@@ -38,6 +38,8 @@ pub fn normalize(text: &str) -> Result<Vec<Token>, TextError> {
             }
             let word: String = chars[i..j].iter().map(|(c, _)| c.to_ascii_lowercase()).collect();
             tokens.push(Token { written: original(text, &chars, i, j), words: vec![word] });
+            // A `$` belongs to the number right after it, not to one after a word (`$US 5`).
+            currency = None;
             i = j;
         } else if c.is_ascii_digit() {
             let (token, next) = number(text, &chars, i, currency.take().map(|s| (s, start)));
@@ -114,8 +116,12 @@ fn number(text: &str, chars: &[(char, usize)], i: usize, currency: Option<(usize
         }
     }
     let suffix: String = chars[j..].iter().take(2).map(|c| c.0.to_ascii_lowercase()).collect();
-    let ordinal =
-        fraction.is_empty() && matches!(suffix.as_str(), "st" | "nd" | "rd" | "th") && !chars.get(j + 2).is_some_and(|c| c.0.is_ascii_alphabetic());
+    // Past MAX_CARDINAL the number is read digit by digit and its suffix stays a word of its own.
+    let readable = integer.parse::<u64>().ok().is_some_and(|v| v <= numbers::MAX_CARDINAL);
+    let ordinal = readable
+        && fraction.is_empty()
+        && matches!(suffix.as_str(), "st" | "nd" | "rd" | "th")
+        && !chars.get(j + 2).is_some_and(|c| c.0.is_ascii_alphabetic());
     if ordinal {
         j += 2;
     }
@@ -225,6 +231,10 @@ mod tests {
         assert_eq!(spoken("room 2005"), "room two thousand five");
         assert_eq!(spoken("1,2"), "one two");
         assert_eq!(spoken("salt & pepper"), "salt and pepper");
+        // A `$` before a word is not the next number's currency; an ordinal too large to read
+        // keeps its suffix as a word.
+        assert_eq!(spoken("$US 5"), "us five");
+        assert_eq!(spoken("1234567890123th"), "one two three four five six seven eight nine zero one two three th");
         let tokens = normalize("on the 2nd").unwrap();
         assert_eq!(tokens[2], Token { written: "2nd".into(), words: vec!["second".into()] });
         let tokens = normalize("costs $12.50!").unwrap();

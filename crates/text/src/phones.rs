@@ -1,7 +1,7 @@
 //! The 39 ARPAbet phones of CMUdict and Speechocean762, with CMUdict's stress marks on vowels.
 //!
-//! A phone is stored as one byte, `index * 4 + stress`, with `stress` 0, 1, 2 (CMUdict's primary,
-//! secondary and no-stress digits as written: `AH0` is 0) or 3 for a consonant (no digit). The byte
+//! A phone is stored as one byte, `index * 4 + stress`, with `stress` 0, 1, 2 (CMUdict's digits as
+//! written: 0 no stress, 1 primary, 2 secondary; `AH0` is 0) or 3 for a consonant (no digit). The byte
 //! form keeps the lexicon compact (one byte per phone) and makes comparing phones an integer compare.
 
 use std::fmt;

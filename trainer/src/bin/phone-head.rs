@@ -154,7 +154,7 @@ fn run(args: Args) -> Result<(), String> {
     let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
     let utts = corpus.split("train").map_err(|e| e.to_string())?;
     let (train, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
-    let vocab = PhoneVocab::from_utterances(&train, false);
+    let vocab = PhoneVocab::from_utterances(&train, false).with_hidden_state(args.layer);
     eprintln!("phone-head: {} train and {} dev utterances, {} tokens", train.len(), dev.len(), vocab.len());
     let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
     let hidden_size = info.config.hidden_size;

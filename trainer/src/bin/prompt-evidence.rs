@@ -118,6 +118,9 @@ fn run(args: Args) -> Result<(), String> {
         }
     }
 
+    if clips.is_empty() {
+        return Err("no utterances of the listed speakers in the train split".into());
+    }
     times.sort_by(f64::total_cmp);
     let seconds: f64 = clips.iter().map(|c| c.frames as f64 * 0.02).sum::<f64>() / clips.len().max(1) as f64;
     println!("| measure (dev speakers: {} clips, {} speakers) | value |", clips.len(), Clusters::by_speaker(&utt_speaker).len());

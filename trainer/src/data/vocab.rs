@@ -35,6 +35,11 @@ pub struct PhoneVocab {
     keep_stress: bool,
     /// `tokens[0] == BLANK`, then the phones in byte order.
     tokens: Vec<String>,
+    /// Which encoder hidden state the head reads (`hidden_states[k]`, 0 = the first transformer
+    /// layer's input); absent = the last hidden state, as the training objective's head reads. Kept
+    /// with the vocabulary so a head is always run on the state it was fitted to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hidden_state: Option<usize>,
     #[serde(skip)]
     index: HashMap<String, usize>,
 }
@@ -62,7 +67,18 @@ impl PhoneVocab {
 
     fn from_tokens(tokens: Vec<String>, keep_stress: bool) -> Self {
         let index = tokens.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
-        Self { keep_stress, tokens, index }
+        Self { keep_stress, tokens, hidden_state: None, index }
+    }
+
+    /// The encoder hidden state the head reads (`None`: the last).
+    pub fn hidden_state(&self) -> Option<usize> {
+        self.hidden_state
+    }
+
+    /// Records that the head reads `hidden_states[k]` (the `phone-head` binary's `--layer`).
+    pub fn with_hidden_state(mut self, k: Option<usize>) -> Self {
+        self.hidden_state = k;
+        self
     }
 
     /// Number of tokens, blank included: the CTC head's output size.
@@ -130,6 +146,6 @@ impl PhoneVocab {
                 return Err(bad(format!("token {t:?} has a stress digit but keep_stress is false")));
             }
         }
-        Ok(Self::from_tokens(raw.tokens, raw.keep_stress))
+        Ok(Self::from_tokens(raw.tokens, raw.keep_stress).with_hidden_state(raw.hidden_state))
     }
 }
