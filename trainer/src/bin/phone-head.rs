@@ -154,7 +154,10 @@ fn run(args: Args) -> Result<(), String> {
     let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
     let utts = corpus.split("train").map_err(|e| e.to_string())?;
     let (train, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
-    let vocab = PhoneVocab::from_utterances(&train, false).with_hidden_state(args.layer);
+    // Every ARPAbet phone gets a token, seen in training or not: the aligner meets any word's phones.
+    let inventory: Vec<String> = sslpron_text::PHONES.iter().map(|p| p.to_string()).collect();
+    let vocab = PhoneVocab::build(std::iter::once(inventory.as_slice()).chain(train.iter().map(|u| u.phones.as_slice())), false)
+        .with_hidden_state(args.layer);
     eprintln!("phone-head: {} train and {} dev utterances, {} tokens", train.len(), dev.len(), vocab.len());
     let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
     let hidden_size = info.config.hidden_size;
