@@ -1,4 +1,4 @@
-//! Time of `align` + `evidence` for a 5 s clip (250 frames of 20 ms, 40 tokens) and a 12-word
+//! Time of `align` + `evidence` for a 5 s clip (250 frames of 20 ms, 40 tokens) and a 13-word
 //! sentence, median of 21 runs; the budget for alignment + head is 100 ms native.
 //!
 //!     cargo run --release -p sslpron-align --example align_timing

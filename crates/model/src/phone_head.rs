@@ -20,7 +20,8 @@ use crate::weights::{CheckpointSource, ParamNames, RandomSource};
 
 /// File of the head's weights, next to `model.safetensors`.
 pub const PHONE_HEAD_FILE: &str = "phone_head.safetensors";
-/// File of its vocabulary (`{"keep_stress": false, "tokens": ["<blank>", "AA", …]}`), next to the head.
+/// File of its vocabulary (`{"keep_stress": false, "tokens": ["<blank>", "AA", …]}`, and
+/// `"hidden_state": K` when the head reads `hidden_states[K]` rather than the last hidden state).
 pub const PHONE_VOCAB_FILE: &str = "phone_vocab.json";
 /// The head's parameter prefix.
 const PREFIX: &str = "phone_head";

@@ -27,7 +27,8 @@ pub fn strip_stress(phone: &str) -> &str {
 }
 
 /// Sorted unique phones behind a blank at id 0. Saved and loaded as JSON:
-/// `{"keep_stress": false, "tokens": ["<blank>", "AA", "AE", ...]}`.
+/// `{"keep_stress": false, "tokens": ["<blank>", "AA", "AE", ...]}`, plus `"hidden_state": K` for a head
+/// that reads `hidden_states[K]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PhoneVocab {
     /// `false`: phones are mapped through [`strip_stress`] before lookup (the default, like the
