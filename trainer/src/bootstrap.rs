@@ -134,6 +134,22 @@ pub fn intervals(human: [&[f64]; 4], predicted: [&[f64]; 4], clusters: &Clusters
     })
 }
 
+/// The 95% interval of r between one `human` and one `predicted` series over speaker resamples of
+/// `clusters` (resamples where r is undefined are left out); `None` when none is defined.
+pub fn pearson_interval(human: &[f64], predicted: &[f64], clusters: &Clusters, settings: BootstrapSettings) -> Option<[f64; 2]> {
+    let mut rs = Vec::new();
+    let (mut h, mut p) = (Vec::new(), Vec::new());
+    clusters.for_each_resample(settings, |indices| {
+        gather(human, indices, &mut h);
+        gather(predicted, indices, &mut p);
+        let r = pearson(&h, &p);
+        if r.is_finite() {
+            rs.push(r);
+        }
+    });
+    percentile_interval(&mut rs)
+}
+
 /// Model `first` against model `second` on one aspect, both scored on the same utterances.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Paired {

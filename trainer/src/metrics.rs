@@ -21,6 +21,29 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     sxy / (sxx * syy).sqrt()
 }
 
+/// Per-feature mean and (population) standard deviation over `rows` of width `d`, in two passes
+/// (mean first, then squared deviations: no cancellation for features far from 0). Empty input:
+/// zeros. The probe standardises with it, the prompt-aware head stores it for its inputs.
+pub fn column_moments<'a, T: Copy + Into<f64> + 'a>(rows: impl Iterator<Item = &'a [T]> + Clone, d: usize) -> (Vec<f64>, Vec<f64>) {
+    let n = rows.clone().count().max(1) as f64;
+    let mut mean = vec![0.0; d];
+    for row in rows.clone() {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v.into();
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = vec![0.0; d];
+    for row in rows {
+        for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
+            let v: f64 = v.into();
+            *s += (v - m) * (v - m);
+        }
+    }
+    let sd = var.iter().map(|s| (s / n).sqrt()).collect();
+    (mean, sd)
+}
+
 pub fn mse(x: &[f64], y: &[f64]) -> f64 {
     let n = x.len().min(y.len());
     x.iter().zip(y).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n.max(1) as f64

@@ -395,25 +395,9 @@ pub fn baseline<T: Ord>(y: &[[f64; 4]], groups: &[T], folds: usize) -> ([f64; 4]
 
 /// Per-feature mean and 1/sd over `rows`; a (numerically) constant feature gets scale 0.
 fn standardiser(x: &[f64], d: usize, rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
-    let n = rows.len().max(1) as f64;
-    let mut mean = vec![0.0; d];
-    for &i in rows {
-        for (m, v) in mean.iter_mut().zip(&x[i * d..(i + 1) * d]) {
-            *m += v;
-        }
-    }
-    mean.iter_mut().for_each(|m| *m /= n);
-    let mut var = vec![0.0; d];
-    for &i in rows {
-        for ((s, v), m) in var.iter_mut().zip(&x[i * d..(i + 1) * d]).zip(&mean) {
-            *s += (v - m) * (v - m);
-        }
-    }
-    let scale = var.iter().zip(&mean).map(|(s, m)| {
-        let sd = (s / n).sqrt();
-        if sd > 1e-9 * (1.0 + m.abs()) { 1.0 / sd } else { 0.0 }
-    });
-    (mean.clone(), scale.collect())
+    let (mean, sd) = crate::metrics::column_moments(rows.iter().map(|&i| &x[i * d..(i + 1) * d]), d);
+    let scale = sd.iter().zip(&mean).map(|(&sd, m)| if sd > 1e-9 * (1.0 + m.abs()) { 1.0 / sd } else { 0.0 }).collect();
+    (mean, scale)
 }
 
 /// Alpha per score by inner speaker-grouped CV on the training side (least out-of-fold squared

@@ -103,16 +103,23 @@ pub fn clip(
 ) -> Result<Clip, String> {
     let samples = utt.load_audio(options).map_err(|e| e.to_string())?;
     let input = Tensor::<1>::from_floats(samples.as_slice(), device).unsqueeze_dim::<2>(0);
-    let output = model.embed(input, head_state.is_some());
-    let hidden = output.last_hidden_state;
+    let (hidden, head_input) = encoder_states(model, input, head_state)?;
     let [_, frames, _] = hidden.dims();
-    let head_input = match head_state {
-        None => hidden.clone(),
-        Some(k) => output.hidden_states.into_iter().nth(k).ok_or(format!("the phone head reads hidden state {k}; the model has fewer"))?,
-    };
     let log_probs = log_softmax(head.forward(head_input), 2).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     let hidden = hidden.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     Ok(Clip { utt: utt.clone(), samples, hidden, log_probs, frames })
+}
+
+/// The encoder's last hidden state and the state a phone head reads: `hidden_states[head_state]`,
+/// or the last hidden state again for `None`.
+pub fn encoder_states(model: &PronunciationModel, input: Tensor<2>, head_state: Option<usize>) -> Result<(Tensor<3>, Tensor<3>), String> {
+    let output = model.embed(input, head_state.is_some());
+    let last = output.last_hidden_state;
+    let head_input = match head_state {
+        None => last.clone(),
+        Some(k) => output.hidden_states.into_iter().nth(k).ok_or(format!("hidden state {k}: the model has fewer"))?,
+    };
+    Ok((last, head_input))
 }
 
 /// One word's expert scores (train-split labels).

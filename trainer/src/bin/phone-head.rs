@@ -80,10 +80,7 @@ fn encode(
     for (i, utt) in utts.iter().enumerate() {
         let samples = utt.load_audio(options).map_err(|e| e.to_string())?;
         let input = Tensor::<1>::from_floats(samples.as_slice(), device).unsqueeze_dim::<2>(0);
-        let hidden = match layer {
-            None => model.embed(input, false).last_hidden_state,
-            Some(k) => model.embed(input, true).hidden_states.into_iter().nth(k).ok_or(format!("--layer {k}: the model has fewer hidden states"))?,
-        };
+        let (_, hidden) = trainer::prompt::encoder_states(model, input, layer).map_err(|e| format!("--layer: {e}"))?;
         let [_, frames, _] = hidden.dims();
         let hidden = hidden.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         out.push(Encoded { hidden, frames, targets: vocab.encode(utt).map_err(|e| e.to_string())? });

@@ -18,7 +18,7 @@ use std::time::Instant;
 use clap::Parser;
 use sslpron_align::{LogPosteriors, Vocabulary, align, evidence};
 use sslpron_text::{Lexicon, prompt};
-use trainer::bootstrap::{BootstrapSettings, Clusters, percentile_interval};
+use trainer::bootstrap::{BootstrapSettings, Clusters, pearson_interval};
 use trainer::metrics::pearson;
 use trainer::prompt::{Clip, Setup, SetupArgs};
 
@@ -39,19 +39,9 @@ fn mean(values: impl Iterator<Item = f32>) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
 }
 
-/// Pearson r of `x` against `y` with a 95% interval over speaker resamples.
+/// Pearson r of `x` against `y` with its 95% speaker-bootstrap interval.
 fn r_with_interval(x: &[f64], y: &[f64], speakers: &[String]) -> String {
-    let clusters = Clusters::by_speaker(speakers);
-    let mut rs = Vec::new();
-    clusters.for_each_resample(BootstrapSettings::default(), |idx| {
-        let xs: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
-        let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-        let r = pearson(&xs, &ys);
-        if r.is_finite() {
-            rs.push(r);
-        }
-    });
-    match percentile_interval(&mut rs) {
+    match pearson_interval(y, x, &Clusters::by_speaker(speakers), BootstrapSettings::default()) {
         Some([lo, hi]) => format!("{:.3} [{lo:.3}, {hi:.3}]", pearson(x, y)),
         None => format!("{:.3}", pearson(x, y)),
     }
@@ -107,7 +97,8 @@ fn run(args: Args) -> Result<(), String> {
     let (mut own_higher, mut unfit, mut pairs) = (0usize, 0usize, 0usize);
     for (i, clip) in clips.iter().enumerate() {
         let Some(other) = (1..clips.len()).map(|k| &clips[(i + k) % clips.len()]).find(|o| o.utt.text != clip.utt.text) else { continue };
-        let own = mean_gop(&clip.utt.text, clip, lexicon, vocab)?.expect("its own text fits");
+        // Its own text's mean GOP was computed above, in clip order.
+        let own = utt_gop[i];
         pairs += 1;
         match mean_gop(&other.utt.text, clip, lexicon, vocab)? {
             Some(wrong) => own_higher += (own > wrong) as usize,

@@ -58,20 +58,9 @@ fn main() -> ExitCode {
 }
 
 /// Per-feature mean and standard deviation over `rows` of `width` (std 1 for a constant feature).
-fn statistics<'a>(rows: impl Iterator<Item = &'a [f32]>, width: usize) -> (Vec<f32>, Vec<f32>) {
-    let (mut sum, mut square, mut n) = (vec![0f64; width], vec![0f64; width], 0usize);
-    for row in rows {
-        for (k, &v) in row.iter().enumerate() {
-            sum[k] += v as f64;
-            square[k] += (v as f64) * (v as f64);
-        }
-        n += 1;
-    }
-    let n = n.max(1) as f64;
-    let mean: Vec<f32> = sum.iter().map(|s| (s / n) as f32).collect();
-    let std =
-        square.iter().zip(&sum).map(|(q, s)| (q / n - (s / n).powi(2)).max(0.0).sqrt() as f32).map(|s| if s > 1e-6 { s } else { 1.0 }).collect();
-    (mean, std)
+fn statistics<'a>(rows: impl Iterator<Item = &'a [f32]> + Clone, width: usize) -> (Vec<f32>, Vec<f32>) {
+    let (mean, sd) = trainer::metrics::column_moments(rows, width);
+    (mean.iter().map(|&m| m as f32).collect(), sd.iter().map(|&s| if s > 1e-6 { s as f32 } else { 1.0 }).collect())
 }
 
 /// A padded batch: the head's input, utterance targets `[batch, 4]`, the word-averaging matrix
