@@ -8,6 +8,7 @@ pub mod phone_ctc;
 pub mod plot;
 pub mod probe;
 pub mod prompt;
+pub mod recognizer;
 pub mod report;
 pub mod run;
 pub mod step;

@@ -76,3 +76,16 @@ pub fn ctc_mean(log_probs: Tensor<3>, frames: &[usize], targets: &[Vec<usize>]) 
     let divisors: Vec<f32> = targets.iter().map(|t| t.len().max(1) as f32).collect();
     (per_utterance / Tensor::<1>::from_floats(divisors.as_slice(), &device)).mean()
 }
+
+/// CTC's greedy decoding of a frame-wise best path: merge repeats, drop blanks (token 0).
+pub fn greedy(path: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut previous = None;
+    for &p in path {
+        if Some(p) != previous && p != 0 {
+            out.push(p);
+        }
+        previous = Some(p);
+    }
+    out
+}

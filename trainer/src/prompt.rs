@@ -9,8 +9,8 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use sslpron_align::sentence::sentence_features;
 use sslpron_align::{LogPosteriors, Vocabulary, align, evidence, features};
-use sslpron_audio::PrepareOptions;
-use sslpron_model::PronunciationModel;
+use sslpron_audio::{LogMel, MEL_BINS, PrepareOptions};
+use sslpron_model::{PhoneRecognizer, PronunciationModel};
 use sslpron_text::Lexicon;
 
 use crate::data::{Corpus, PhoneVocab, SpeakerList, Utterance};
@@ -23,8 +23,12 @@ pub struct SetupArgs {
     #[arg(long)]
     pub model: std::path::PathBuf,
     /// Folder with phone_head.safetensors and phone_vocab.json (default: the model directory).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "recognizer")]
     pub phone_head: Option<std::path::PathBuf>,
+    /// Folder with a phone recogniser (`phone-recognizer`'s output): the phone evidence comes from it
+    /// instead of a phone head on the encoder.
+    #[arg(long)]
+    pub recognizer: Option<std::path::PathBuf>,
     /// Corpus root in Speechocean762's layout (its train split, with word labels in resource/scores.json).
     #[arg(long)]
     pub data: std::path::PathBuf,
@@ -39,9 +43,7 @@ pub struct Setup {
     pub device: Device,
     pub info: sslpron_model::ModelInfo,
     pub model: PronunciationModel,
-    pub phone_head: PhoneHead,
-    /// The hidden state the phone head reads (its vocabulary file says; `None`: the last).
-    pub head_state: Option<usize>,
+    pub phones: PhoneSource,
     pub vocab: Vocabulary,
     pub train: Vec<Utterance>,
     pub dev: Vec<Utterance>,
@@ -54,29 +56,42 @@ impl Setup {
     pub fn load(args: &SetupArgs) -> Result<Self, String> {
         let device = Device::flex();
         let (info, model) = crate::run::load_model_for_inference(&args.model, &device)?;
-        let head_dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
-        let phone_vocab = PhoneVocab::load(&head_dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
+        let (phones, phone_vocab, vocab_dir) = match &args.recognizer {
+            Some(dir) => {
+                let (model, _, vocab) = crate::recognizer::load(dir, sslpron_model::Kernels::default(), &device)?;
+                (PhoneSource::Recognizer { model, mel: LogMel::new() }, vocab, dir.clone())
+            }
+            None => {
+                let dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
+                let vocab = PhoneVocab::load(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
+                let head = phone_ctc::load(&dir.join(PHONE_HEAD_FILE), &info.config, vocab.len(), &device)?;
+                (PhoneSource::Head { head, state: vocab.hidden_state() }, vocab, dir)
+            }
+        };
         if phone_vocab.keep_stress() {
-            return Err(format!(
-                "{}: a phone head with stress-marked vowels; the aligner's phones have no stress",
-                head_dir.join(PHONE_VOCAB_FILE).display()
-            ));
+            return Err(format!("{}: stress-marked vowels; the aligner's phones have no stress", vocab_dir.join(PHONE_VOCAB_FILE).display()));
         }
-        let phone_head = phone_ctc::load(&head_dir.join(PHONE_HEAD_FILE), &info.config, phone_vocab.len(), &device)?;
         let vocab = Vocabulary::new(phone_vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
         let corpus = Corpus::open(&args.data).map_err(|e| e.to_string())?;
         let utts = corpus.split("train").map_err(|e| e.to_string())?;
         let (train, dev) = SpeakerList::read(&args.speakers).and_then(|list| list.split(utts)).map_err(|e| e.to_string())?;
         let labels = word_labels(corpus.labels_path())?;
         let options = PrepareOptions { do_normalize: info.preprocessing.do_normalize, min_samples: info.min_samples() };
-        let head_state = phone_vocab.hidden_state();
-        Ok(Setup { device, info, model, phone_head, head_state, vocab, train, dev, labels, lexicon: Lexicon::builtin(), options })
+        Ok(Setup { device, info, model, phones, vocab, train, dev, labels, lexicon: Lexicon::builtin(), options })
     }
 
-    /// [`clip`] with this setup's model, head and options.
+    /// [`clip`] with this setup's model, phone source and options.
     pub fn clip(&self, utt: &Utterance) -> Result<Clip, String> {
-        clip(&self.model, &self.phone_head, self.head_state, utt, &self.options, &self.device)
+        clip(&self.model, &self.phones, utt, &self.options, &self.device)
     }
+}
+
+/// Where the phone posteriors come from.
+pub enum PhoneSource {
+    /// A phone head on the encoder's hidden state `state` (`None`: the last).
+    Head { head: PhoneHead, state: Option<usize> },
+    /// The phone recogniser on the clip's log-mel features.
+    Recognizer { model: PhoneRecognizer, mel: LogMel },
 }
 
 /// One clip after the encoder and the phone head (host memory).
@@ -91,21 +106,33 @@ pub struct Clip {
     pub frames: usize,
 }
 
-/// Runs `utt` through the encoder and the phone head on `device` (an inference device). The head
-/// reads `hidden_states[head_state]` (`None`: the last hidden state, which `Clip::hidden` always is).
-pub fn clip(
-    model: &PronunciationModel,
-    head: &PhoneHead,
-    head_state: Option<usize>,
-    utt: &Utterance,
-    options: &PrepareOptions,
-    device: &Device,
-) -> Result<Clip, String> {
+/// Runs `utt` through the encoder and the phone source on `device` (an inference device). A phone
+/// head reads `hidden_states[state]` (`None`: the last hidden state, which `Clip::hidden` always is);
+/// the recogniser's 40 ms frames are each repeated twice to line up with the encoder's 20 ms frames.
+pub fn clip(model: &PronunciationModel, phones: &PhoneSource, utt: &Utterance, options: &PrepareOptions, device: &Device) -> Result<Clip, String> {
     let samples = utt.load_audio(options).map_err(|e| e.to_string())?;
     let input = Tensor::<1>::from_floats(samples.as_slice(), device).unsqueeze_dim::<2>(0);
+    let head_state = match phones {
+        PhoneSource::Head { state, .. } => *state,
+        PhoneSource::Recognizer { .. } => None,
+    };
     let (hidden, head_input) = encoder_states(model, input, head_state)?;
     let [_, frames, _] = hidden.dims();
-    let log_probs = log_softmax(head.forward(head_input), 2).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let to_vec = |t: Tensor<3>| t.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"));
+    let log_probs = match phones {
+        PhoneSource::Head { head, .. } => to_vec(log_softmax(head.forward(head_input), 2))?,
+        PhoneSource::Recognizer { model, mel } => {
+            let features = crate::recognizer::features(mel, &samples);
+            let input = Tensor::<3>::from_data(TensorData::new(features.values, [1, features.frames, MEL_BINS]), device);
+            let own = to_vec(log_softmax(model.forward(input, None), 2))?;
+            let tokens = model.output.weight.dims()[1];
+            let own_frames = own.len() / tokens;
+            if own_frames == 0 {
+                return Err(format!("{}: too short for the phone recogniser", utt.id));
+            }
+            (0..frames).flat_map(|t| own[(t / 2).min(own_frames - 1) * tokens..][..tokens].iter().copied()).collect()
+        }
+    };
     let hidden = hidden.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     Ok(Clip { utt: utt.clone(), samples, hidden, log_probs, frames })
 }

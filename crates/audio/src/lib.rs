@@ -14,10 +14,12 @@
 //! Errors never name a file: callers know the path and add it.
 
 mod error;
+mod mel;
 mod resample;
 mod wav;
 
 pub use error::AudioError;
+pub use mel::{LogMel, MEL_BINS, MEL_HOP, MEL_WINDOW, mel_frames, normalize_bins};
 pub use resample::{MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
 
 /// The rate every Wav2Vec2 / HuBERT / WavLM checkpoint was pre-trained and fine-tuned at.

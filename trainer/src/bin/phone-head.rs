@@ -124,25 +124,12 @@ fn dev_metrics(head: &PhoneHead, dev: &[Encoded], hidden_size: usize, device: &D
                     (0..tokens).max_by(|&a, &b| row[a].total_cmp(&row[b])).expect("tokens")
                 })
                 .collect();
-            let decoded = greedy(&path);
+            let decoded = phone_ctc::greedy(&path);
             errors += sslpron_text::edit_distance(&decoded, &e.targets);
             phones += e.targets.len();
         }
     }
     (loss_sum / batches.max(1) as f64, errors as f64 / phones.max(1) as f64)
-}
-
-/// CTC's greedy decoding: merge repeats, drop blanks (token 0).
-fn greedy(path: &[usize]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut previous = None;
-    for &p in path {
-        if Some(p) != previous && p != 0 {
-            out.push(p);
-        }
-        previous = Some(p);
-    }
-    out
 }
 
 fn run(args: Args) -> Result<(), String> {

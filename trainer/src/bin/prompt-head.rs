@@ -305,7 +305,8 @@ fn run(args: Args) -> Result<(), String> {
     sslpron_fs::write_file(&args.output.join("prompt_head.json"), config_json.as_bytes()).map_err(|e| e.to_string())?;
     let report = serde_json::json!({
         "model": args.setup.model.display().to_string(),
-        "phone_head": args.setup.phone_head.as_ref().unwrap_or(&args.setup.model).display().to_string(),
+        "phone_head": args.setup.recognizer.is_none().then(|| args.setup.phone_head.as_ref().unwrap_or(&args.setup.model).display().to_string()),
+        "recognizer": args.setup.recognizer.as_ref().map(|dir| dir.display().to_string()),
         "train_utterances": train_examples.len(),
         "dev_utterances": dev_examples.len(),
         "best_epoch": best_epoch,
