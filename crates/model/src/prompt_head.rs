@@ -26,7 +26,7 @@ use crate::encoder::EncoderLayer;
 use crate::error::ModelError;
 use crate::kernels::Linear;
 use crate::layers::{INITIALIZER_RANGE, linear};
-use crate::weights::{Init, TensorSource};
+use crate::weights::{CheckpointSource, Init, TensorSource};
 
 /// Parameter prefix in `prompt_head.safetensors`.
 pub const PREFIX: &str = "prompt_head";
@@ -196,6 +196,18 @@ impl PromptHead {
             word_out: linear(src, &format!("{p}.word_out"), d, WORD_SCORES)?,
             config: PromptHeadConfigSkip(config.clone()),
         })
+    }
+
+    /// The head in `bytes` (safetensors, `prompt_head.*` names; `file` names it in errors), shaped by
+    /// `config`; tensors the config does not call for are refused.
+    pub fn from_safetensors(file: &str, bytes: &[u8], config: &PromptHeadConfig, device: &Device) -> Result<Self, ModelError> {
+        let mut src = CheckpointSource::new(file, bytes, device, |name| Some(name.to_string()))?;
+        let head = PromptHead::new(&mut src, config)?;
+        let (_, unused) = src.finish()?;
+        if !unused.is_empty() {
+            return Err(ModelError::Config { file: file.into(), message: format!("unexpected tensors {}", unused.join(", ")) });
+        }
+        Ok(head)
     }
 
     pub fn config(&self) -> &PromptHeadConfig {
