@@ -7,10 +7,9 @@ use std::path::Path;
 
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
-use sslpron_align::sentence::sentence_features;
-use sslpron_align::{LogPosteriors, Vocabulary, align, evidence, features};
-use sslpron_audio::{LogMel, MEL_BINS, PrepareOptions};
-use sslpron_model::{PhoneRecognizer, PronunciationModel};
+use sslpron_align::Vocabulary;
+use sslpron_audio::PrepareOptions;
+use sslpron_model::PronunciationModel;
 use sslpron_text::Lexicon;
 
 use crate::data::{Corpus, PhoneVocab, SpeakerList, Utterance};
@@ -59,7 +58,8 @@ impl Setup {
         let (phones, phone_vocab, vocab_dir) = match &args.recognizer {
             Some(dir) => {
                 let (model, _, vocab) = crate::recognizer::load(dir, sslpron_model::Kernels::default(), &device)?;
-                (PhoneSource::Recognizer { model, mel: LogMel::new() }, vocab, dir.clone())
+                let aligner_vocab = Vocabulary::new(vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
+                (PhoneSource::Recognizer(sslpron_prompt::Recognizer::new(model, aligner_vocab)), vocab, dir.clone())
             }
             None => {
                 let dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
@@ -91,7 +91,7 @@ pub enum PhoneSource {
     /// A phone head on the encoder's hidden state `state` (`None`: the last).
     Head { head: PhoneHead, state: Option<usize> },
     /// The phone recogniser on the clip's log-mel features.
-    Recognizer { model: PhoneRecognizer, mel: LogMel },
+    Recognizer(sslpron_prompt::Recognizer),
 }
 
 /// One clip after the encoder and the phone head (host memory).
@@ -114,24 +114,14 @@ pub fn clip(model: &PronunciationModel, phones: &PhoneSource, utt: &Utterance, o
     let input = Tensor::<1>::from_floats(samples.as_slice(), device).unsqueeze_dim::<2>(0);
     let head_state = match phones {
         PhoneSource::Head { state, .. } => *state,
-        PhoneSource::Recognizer { .. } => None,
+        PhoneSource::Recognizer(_) => None,
     };
     let (hidden, head_input) = encoder_states(model, input, head_state)?;
     let [_, frames, _] = hidden.dims();
     let to_vec = |t: Tensor<3>| t.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"));
     let log_probs = match phones {
         PhoneSource::Head { head, .. } => to_vec(log_softmax(head.forward(head_input), 2))?,
-        PhoneSource::Recognizer { model, mel } => {
-            let features = crate::recognizer::features(mel, &samples);
-            let input = Tensor::<3>::from_data(TensorData::new(features.values, [1, features.frames, MEL_BINS]), device);
-            let own = to_vec(log_softmax(model.forward(input, None), 2))?;
-            let tokens = model.output.weight.dims()[1];
-            let own_frames = own.len() / tokens;
-            if own_frames == 0 {
-                return Err(format!("{}: too short for the phone recogniser", utt.id));
-            }
-            (0..frames).flat_map(|t| own[(t / 2).min(own_frames - 1) * tokens..][..tokens].iter().copied()).collect()
-        }
+        PhoneSource::Recognizer(recognizer) => recognizer.log_posteriors(&samples, frames, device).map_err(|e| format!("{}: {e}", utt.id))?,
     };
     let hidden = hidden.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     Ok(Clip { utt: utt.clone(), samples, hidden, log_probs, frames })
@@ -204,16 +194,12 @@ pub fn example(
     words: Option<&[WordLabel]>,
 ) -> Result<Option<Example>, String> {
     let prompt = sslpron_text::prompt(text, lexicon).map_err(|e| format!("{}: {text:?}: {e}", clip.utt.id))?;
-    let lp = LogPosteriors::new(&clip.log_probs, clip.frames, vocab.len()).map_err(|e| e.to_string())?;
-    let alignment = match align(&prompt, vocab, &lp) {
+    let analysis = match sslpron_prompt::analyse(&prompt, vocab, &clip.log_probs, &clip.hidden, hidden_size, &clip.samples) {
         Ok(a) => a,
-        Err(sslpron_align::AlignError::TooShort { .. }) => return Ok(None),
+        Err(sslpron_prompt::PromptError::Align(sslpron_align::AlignError::TooShort { .. })) => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", clip.utt.id)),
     };
-    let ev = evidence(&alignment, &lp);
-    let rows = features::phone_rows(&alignment, &ev, &clip.hidden, hidden_size);
-    let phones: usize = rows.tokens.len();
-    let sentence = features::sentence_row(&sentence_features(&clip.samples, prompt.words.len(), phones), &clip.hidden, hidden_size);
+    let input = analysis.input;
     let lined_up =
         words.filter(|w| w.len() == prompt.words.len() && w.iter().zip(&prompt.words).all(|(label, p)| label.text.eq_ignore_ascii_case(&p.word)));
     let word_labels = match lined_up {
@@ -223,10 +209,10 @@ pub fn example(
     Ok(Some(Example {
         id: clip.utt.id.clone(),
         speaker: clip.utt.speaker.clone(),
-        phone_ids: rows.tokens,
-        phone_features: rows.features,
-        sentence,
-        word_of_phone: rows.word_of_phone,
+        phone_ids: input.phone_ids,
+        phone_features: input.phone_features,
+        sentence: input.sentence,
+        word_of_phone: input.word_of_phone,
         word_labels,
         labels: clip.utt.labels,
     }))

@@ -80,13 +80,30 @@ fn run_hub_layout(model: &Path, output: &Path, precision: Precision, check: &[Pa
     let files = sslpron_model::ModelFiles { weights: &weights, ..bytes.files() };
     let (_, converted, _) = sslpron_model::load(&files, &Device::flex()).map_err(|e| e.to_string())?;
     let drifts = drifts(model, &converted, &output.display().to_string(), check)?;
+    // The prompt-aware parts beside a local model travel with it, their weights at the same precision.
+    let mut prompt_parts: Vec<(&str, Vec<u8>)> = Vec::new();
+    if model.is_dir() {
+        for name in crate::prompt::PART_FILES {
+            let path = model.join(name);
+            if !path.exists() {
+                continue;
+            }
+            let bytes = std::fs::read(&path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+            let bytes = if name.ends_with(".safetensors") { recast(&bytes, &path.display().to_string(), dtype)? } else { bytes };
+            prompt_parts.push((name, bytes));
+        }
+    }
 
     sslpron_fs::write_dir(output, |staging| -> Result<(), sslpron_fs::WriteError> {
         sslpron_fs::write_file(&staging.join("config.json"), &bytes.config)?;
         if let Some(preprocessor) = &bytes.preprocessor {
             sslpron_fs::write_file(&staging.join("preprocessor_config.json"), preprocessor)?;
         }
-        sslpron_fs::write_file(&staging.join("model.safetensors"), &weights)
+        sslpron_fs::write_file(&staging.join("model.safetensors"), &weights)?;
+        for (name, bytes) in &prompt_parts {
+            sslpron_fs::write_file(&staging.join(name), bytes)?;
+        }
+        Ok(())
     })?;
     println!("{}: hub layout, model.safetensors {} bytes, {:?}", output.display(), weights.len(), precision);
     print_drifts(&drifts);

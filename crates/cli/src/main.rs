@@ -3,6 +3,7 @@
 mod convert;
 mod embed;
 mod model_dir;
+mod prompt;
 mod score;
 
 use std::path::PathBuf;
@@ -27,13 +28,22 @@ enum Command {
         /// (www/models/default.sslpron, trained on Speechocean762; see www/models/default/MODEL_CARD.md).
         #[arg(long, value_name = "DIR|FILE.sslpron|HUB_ID[:SUBFOLDER]")]
         model: Option<PathBuf>,
-        /// One JSON object per line: {"file", "accuracy", "fluency", "prosody", "total"}.
+        /// One JSON object per line: {"file", "accuracy", "fluency", "prosody", "total"}, and with a
+        /// sentence also "text", "prompt_match" and "words" (README, "Scoring against the sentence").
         #[arg(long)]
         json: bool,
+        /// The sentence the one AUDIO file reads: scores it against the text (word and phone results).
+        /// Needs the default model or a --model directory holding the prompt-aware parts.
+        #[arg(long, value_name = "SENTENCE")]
+        text: Option<String>,
+        /// Lines `audio-path<TAB>sentence` (no header; relative paths against the list's folder): scores
+        /// each file against its sentence. No AUDIO arguments with it.
+        #[arg(long, value_name = "LIST.tsv", conflicts_with = "text")]
+        texts: Option<PathBuf>,
         #[arg(long, default_value = "cpu", value_parser = sslpron_model::device::DEVICE_NAMES)]
         device: String,
         /// WAV files (8/16/24/32-bit PCM or 32-bit float, any rate, mono or multi-channel).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "texts")]
         audio: Vec<PathBuf>,
     },
     /// Write every layer's hidden states of one WAV file to a safetensors file.
@@ -75,7 +85,9 @@ fn main() -> ExitCode {
     sslpron_model::kernels::retain_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Score { model, json, device, audio } => score::run(model.as_deref(), json, &device, &audio),
+        Command::Score { model, json, text, texts, device, audio } => {
+            score::Request::new(audio, text, texts.as_deref()).and_then(|request| score::run(model.as_deref(), json, &device, request))
+        }
         Command::Embed { model, device, audio, output } => embed::run(&model, &device, &audio, &output),
         Command::Convert { model, output, precision, description, check, hub_layout } => {
             convert::run(&model, &output, precision, &description, &check, hub_layout)

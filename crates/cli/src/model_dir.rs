@@ -72,6 +72,12 @@ impl LoadedModel {
     /// as a `[1, samples]` tensor. Refuses, before decoding, a file longer than [`MAX_AUDIO_SECONDS`]
     /// (the models score one sentence; attention memory grows with the square of the length).
     pub fn prepare(&self, audio: &Path) -> Result<Tensor<2>, String> {
+        let samples = self.prepare_samples(audio)?;
+        Ok(Tensor::<1>::from_floats(samples.as_slice(), &self.device).unsqueeze_dim::<2>(0))
+    }
+
+    /// As [`prepare`](Self::prepare), the samples on the host.
+    pub fn prepare_samples(&self, audio: &Path) -> Result<Vec<f32>, String> {
         if let Ok(meta) = std::fs::metadata(audio)
             && meta.len() > MAX_AUDIO_FILE_BYTES
         {
@@ -90,8 +96,7 @@ impl LoadedModel {
             ));
         }
         let options = PrepareOptions { do_normalize: self.info.preprocessing.do_normalize, min_samples: self.info.min_samples() };
-        let samples = sslpron_audio::prepare_wav(&bytes, &options).map_err(|e| format!("{}: {e}", audio.display()))?;
-        Ok(Tensor::<1>::from_floats(samples.as_slice(), &self.device).unsqueeze_dim::<2>(0))
+        sslpron_audio::prepare_wav(&bytes, &options).map_err(|e| format!("{}: {e}", audio.display()))
     }
 
     pub fn weights_name(&self) -> String {

@@ -40,8 +40,10 @@ pub const FRAME_SECONDS: f32 = 0.02;
 pub const OMISSION_LPP: f32 = -4.0;
 /// A read word is a `mispronunciation` when its predicted accuracy is below this (0–10 scale).
 pub const MISPRONUNCIATION_ACCURACY: f32 = 6.0;
-/// The audio reads the sentence (`prompt_match`) when at least this share of its words were read.
+/// The audio reads the sentence (`prompt_match`) when at least this share of its words were read…
 pub const MATCH_SHARE: f32 = 0.7;
+/// … and the mean over its words of their mean log posterior is at least this.
+pub const MATCH_MEAN_LPP: f32 = -2.5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
@@ -154,7 +156,14 @@ pub struct Analysis {
 
 /// Aligns `prompt` on `log_probs` (`[frames, vocab.len()]`) and lays out the head's inputs; `hidden`
 /// is the scoring encoder's last hidden state `[frames, hidden_size]` and `samples` the clip.
-pub fn analyse(prompt: &Prompt, vocab: &Vocabulary, log_probs: &[f32], hidden: &[f32], hidden_size: usize, samples: &[f32]) -> Result<Analysis, PromptError> {
+pub fn analyse(
+    prompt: &Prompt,
+    vocab: &Vocabulary,
+    log_probs: &[f32],
+    hidden: &[f32],
+    hidden_size: usize,
+    samples: &[f32],
+) -> Result<Analysis, PromptError> {
     let frames = hidden.len() / hidden_size.max(1);
     let lp = LogPosteriors::new(log_probs, frames, vocab.len())?;
     let alignment = align(prompt, vocab, &lp)?;
@@ -234,6 +243,17 @@ impl PromptScorer {
         let hidden = model.embed(input, false).last_hidden_state;
         let [_, frames, hidden_size] = hidden.dims();
         let hidden = hidden.into_data().try_to_vec::<f32>().map_err(|_| PromptError::NonFinite)?;
+        let config = self.head.config();
+        let widths = (features::phone_feature_width(self.recognizer.vocab.len(), hidden_size), features::sentence_feature_width(hidden_size));
+        if (config.phone_features, config.sentence_features) != widths {
+            return Err(PromptError::File {
+                file: PROMPT_HEAD_CONFIG_FILE.into(),
+                message: format!(
+                    "the head reads {} phone and {} sentence features, this scoring model and recogniser give {} and {}: the head was trained with another model",
+                    config.phone_features, config.sentence_features, widths.0, widths.1
+                ),
+            });
+        }
         let log_probs = self.recognizer.log_posteriors(samples, frames, device)?;
         let analysis = analyse(&prompt, &self.recognizer.vocab, &log_probs, &hidden, hidden_size, samples)?;
         let (utterance, phone_scores) = self.head_scores(&analysis.input, device)?;
@@ -262,12 +282,14 @@ impl PromptScorer {
     fn result(&self, prompt: &Prompt, analysis: &Analysis, utterance: [f32; 4], phone_scores: &[[f32; 2]]) -> PromptResult {
         let mut words = Vec::with_capacity(prompt.words.len());
         let mut phone_index = 0;
+        let mut word_lpp_sum = 0f32;
         for ((word, aligned), evidence) in prompt.words.iter().zip(&analysis.alignment.words).zip(&analysis.evidence) {
             let n = aligned.phones.len();
             let mine = &phone_scores[phone_index..phone_index + n];
             phone_index += n;
             let mean = |k: usize| mine.iter().map(|s| s[k]).sum::<f32>() / n as f32;
             let mean_lpp = evidence.iter().map(|e| e.lpp).sum::<f32>() / n as f32;
+            word_lpp_sum += mean_lpp;
             let omitted = mean_lpp < OMISSION_LPP;
             let (accuracy, total) = if omitted { (0.0, 0.0) } else { (clamp_score(mean(0)), clamp_score(mean(1))) };
             let error = if omitted {
@@ -303,8 +325,14 @@ impl PromptScorer {
         let read_share = words.iter().filter(|w| w.error != WordError::Omission).count() as f32 / words.len().max(1) as f32;
         // Words not read cannot be accurate: accuracy and total count only the share that was read.
         let scores = Scores::from_slice(&utterance);
-        let scores = [clamp_score(scores.accuracy * read_share), clamp_score(scores.fluency), clamp_score(scores.prosody), clamp_score(scores.total * read_share)];
-        PromptResult { scores, prompt_match: read_share >= MATCH_SHARE, words }
+        let scores = [
+            clamp_score(scores.accuracy * read_share),
+            clamp_score(scores.fluency),
+            clamp_score(scores.prosody),
+            clamp_score(scores.total * read_share),
+        ];
+        let heard = word_lpp_sum / words.len().max(1) as f32;
+        PromptResult { scores, prompt_match: read_share >= MATCH_SHARE && heard >= MATCH_MEAN_LPP, words }
     }
 }
 

@@ -58,6 +58,17 @@ fn mean_gop(text: &str, clip: &Clip, lexicon: &Lexicon, vocab: &Vocabulary) -> R
     }
 }
 
+/// Each word's mean LPP when `clip` is read as `text` (`None` when the text does not fit the clip).
+fn word_lpps(text: &str, clip: &Clip, lexicon: &Lexicon, vocab: &Vocabulary) -> Result<Option<Vec<f64>>, String> {
+    let prompt = prompt(text, lexicon).map_err(|e| format!("{text:?}: {e}"))?;
+    let lp = LogPosteriors::new(&clip.log_probs, clip.frames, vocab.len()).map_err(|e| e.to_string())?;
+    match align(&prompt, vocab, &lp) {
+        Ok(alignment) => Ok(Some(evidence(&alignment, &lp).iter().map(|w| mean(w.iter().map(|p| p.lpp)).expect("a word has phones")).collect())),
+        Err(sslpron_align::AlignError::TooShort { .. }) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn run(args: Args) -> Result<(), String> {
     let setup = Setup::load(&args.setup)?;
     let (vocab, labels, lexicon) = (&setup.vocab, &setup.labels, &setup.lexicon);
@@ -112,6 +123,50 @@ fn run(args: Args) -> Result<(), String> {
     if clips.is_empty() {
         return Err("no utterances of the listed speakers in the train split".into());
     }
+
+    // Omission and prompt_match (crates/prompt): each word's mean LPP with its own text and with the
+    // wrong text; the share of words under each threshold, and of clips whose read share reaches
+    // MATCH_SHARE.
+    let (mut own_words, mut wrong_words, mut own_clips, mut wrong_clips) = (vec![], vec![], vec![], vec![]);
+    for (i, clip) in clips.iter().enumerate() {
+        let Some(other) = (1..clips.len()).map(|k| &clips[(i + k) % clips.len()]).find(|o| o.utt.text != clip.utt.text) else { continue };
+        if let (Some(own), Some(wrong)) = (word_lpps(&clip.utt.text, clip, lexicon, vocab)?, word_lpps(&other.utt.text, clip, lexicon, vocab)?) {
+            own_words.extend(&own);
+            wrong_words.extend(&wrong);
+            own_clips.push(own);
+            wrong_clips.push(wrong);
+        }
+    }
+    let share = |values: &[f64], t: f64| values.iter().filter(|&&v| v < t).count() as f64 / values.len().max(1) as f64;
+    let matched = |clips: &[Vec<f64>], t: f64| {
+        clips.iter().filter(|words| 1.0 - share(words, t) >= sslpron_prompt::MATCH_SHARE as f64).count() as f64 / clips.len().max(1) as f64
+    };
+    println!("| word mean LPP threshold | own-text words under it | wrong-text words under it | own clips matched | wrong clips matched |");
+    println!("|---|---|---|---|---|");
+    for t in [-1.0, -1.5, -2.0, -2.5, -3.0, -4.0, -5.0] {
+        println!(
+            "| {t:.1}{} | {:.1}% | {:.1}% | {:.1}% | {:.1}% |",
+            if t == sslpron_prompt::OMISSION_LPP as f64 { " (used)" } else { "" },
+            100.0 * share(&own_words, t),
+            100.0 * share(&wrong_words, t),
+            100.0 * matched(&own_clips, t),
+            100.0 * matched(&wrong_clips, t)
+        );
+    }
+    let clip_mean = |words: &Vec<f64>| words.iter().sum::<f64>() / words.len().max(1) as f64;
+    let (own_means, wrong_means): (Vec<f64>, Vec<f64>) = (own_clips.iter().map(clip_mean).collect(), wrong_clips.iter().map(clip_mean).collect());
+    println!();
+    println!("| clip mean of word LPP threshold | own clips at or above it (match) | wrong clips at or above it (match) |");
+    println!("|---|---|---|");
+    for t in [-1.0, -1.5, -2.0, -2.5, -3.0] {
+        println!(
+            "| {t:.1}{} | {:.1}% | {:.1}% |",
+            if t == sslpron_prompt::MATCH_MEAN_LPP as f64 { " (used)" } else { "" },
+            100.0 * (1.0 - share(&own_means, t)),
+            100.0 * (1.0 - share(&wrong_means, t))
+        );
+    }
+    println!();
     times.sort_by(f64::total_cmp);
     let seconds: f64 = clips.iter().map(|c| c.frames as f64 * 0.02).sum::<f64>() / clips.len().max(1) as f64;
     println!("| measure (dev speakers: {} clips, {} speakers) | value |", clips.len(), Clusters::by_speaker(&utt_speaker).len());
