@@ -58,12 +58,60 @@ fn phone_head_then_evidence_then_prompt_head_on_the_fixture_corpus() {
     let stdout = ok(&run(env!("CARGO_BIN_EXE_prompt-head"), &args));
     assert!(stdout.contains("| fluency |") && stdout.contains("word accuracy / total r"), "{stdout}");
     let config = sslpron_model::PromptHeadConfig::from_json("prompt_head.json", &std::fs::read(prompt.join("prompt_head.json")).unwrap()).unwrap();
-    let device = burn::prelude::Device::flex();
     let bytes = std::fs::read(prompt.join("prompt_head.safetensors")).unwrap();
-    let mut src = sslpron_model::weights::CheckpointSource::new("prompt_head.safetensors", &bytes, &device, |n| Some(n.to_string())).unwrap();
-    sslpron_model::PromptHead::new(&mut src, &config).unwrap();
-    let (_, unused) = src.finish().unwrap();
-    assert!(unused.is_empty(), "{unused:?}");
+    sslpron_model::PromptHead::from_safetensors("prompt_head.safetensors", &bytes, &config, &burn::prelude::Device::flex()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_recognizer_feeds_evidence_and_the_prompt_head() {
+    let dir = scratch("recognizer");
+    let speakers = dir.join("dev.txt");
+    std::fs::write(&speakers, "1012\n").unwrap();
+    let recognizer = dir.join("recognizer");
+    let out = run(
+        env!("CARGO_BIN_EXE_phone-recognizer"),
+        &[
+            "--data",
+            DATA,
+            "--speakers",
+            speakers.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--hidden-size",
+            "32",
+            "--layers",
+            "1",
+            "--intermediate-size",
+            "64",
+            "--output",
+            recognizer.to_str().unwrap(),
+        ],
+    );
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("kept epoch"));
+    for file in ["phone_recognizer.safetensors", "phone_recognizer.json", "phone_vocab.json", "metrics.jsonl", "report.json", "checkpoint/state.json"]
+    {
+        assert!(recognizer.join(file).is_file(), "{file} missing");
+    }
+    let base: Vec<&str> =
+        vec!["--model", MODEL, "--data", DATA, "--speakers", speakers.to_str().unwrap(), "--recognizer", recognizer.to_str().unwrap()];
+    let with_recognizer = |extra: &[&'static str]| -> Vec<String> { base.iter().chain(extra).map(|a| a.to_string()).collect() };
+    let stdout = ok(&run(env!("CARGO_BIN_EXE_prompt-evidence"), &with_recognizer(&[]).iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(stdout.contains("own text scores higher") && stdout.contains("clip mean of word LPP"), "{stdout}");
+    let prompt = dir.join("prompt");
+    let stdout = ok(&run(
+        env!("CARGO_BIN_EXE_prompt-head"),
+        &[with_recognizer(&["--epochs", "1", "--hidden-size", "16", "--output"]), vec![prompt.display().to_string()]]
+            .concat()
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    ));
+    assert!(stdout.contains("| fluency |"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(prompt.join("prompt_head_report.json")).unwrap()).unwrap();
+    assert_eq!(report["recognizer"].as_str(), recognizer.to_str());
+    assert!(report["phone_head"].is_null());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
