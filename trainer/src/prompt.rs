@@ -59,13 +59,13 @@ impl Setup {
             Some(dir) => {
                 let (model, _, vocab) = crate::recognizer::load(dir, sslpron_model::Kernels::default(), &device)?;
                 let aligner_vocab = Vocabulary::new(vocab.tokens().to_vec()).map_err(|e| e.to_string())?;
-                (PhoneSource::Recognizer(sslpron_prompt::Recognizer::new(model, aligner_vocab)), vocab, dir.clone())
+                (PhoneSource::Recognizer(Box::new(sslpron_prompt::Recognizer::new(model, aligner_vocab))), vocab, dir.clone())
             }
             None => {
                 let dir = args.phone_head.clone().unwrap_or_else(|| args.model.clone());
                 let vocab = PhoneVocab::load(&dir.join(PHONE_VOCAB_FILE)).map_err(|e| e.to_string())?;
                 let head = phone_ctc::load(&dir.join(PHONE_HEAD_FILE), &info.config, vocab.len(), &device)?;
-                (PhoneSource::Head { head, state: vocab.hidden_state() }, vocab, dir)
+                (PhoneSource::Head { head: Box::new(head), state: vocab.hidden_state() }, vocab, dir)
             }
         };
         if phone_vocab.keep_stress() {
@@ -89,9 +89,9 @@ impl Setup {
 /// Where the phone posteriors come from.
 pub enum PhoneSource {
     /// A phone head on the encoder's hidden state `state` (`None`: the last).
-    Head { head: PhoneHead, state: Option<usize> },
+    Head { head: Box<PhoneHead>, state: Option<usize> },
     /// The phone recogniser on the clip's log-mel features.
-    Recognizer(sslpron_prompt::Recognizer),
+    Recognizer(Box<sslpron_prompt::Recognizer>),
 }
 
 /// One clip after the encoder and the phone head (host memory).
