@@ -5,6 +5,8 @@
 # crates/cli/tests/default_model.rs checks on every test run.
 # Usage: scripts/export-default-model.sh [RUN_DIR]   (default runs/default; its best/ is shipped)
 # Needs SSLPRON_SHARED (the ../shared folder) for the mini set's clips.
+# The prompt-aware parts in the same folder (`score --text`) belong to the scoring model they were trained
+# on: after shipping a new one, train prompt-head on it and run scripts/export-prompt-parts.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 run=${1:-runs/default}
