@@ -91,6 +91,44 @@ fn bad_sentences_and_lists_are_refused_clearly() {
     assert_eq!(lines(&sslpron(&["score", "--json", "--texts", list.to_str().unwrap()])).len(), 1);
 }
 
+/// A 16 kHz 16-bit mono WAV of `samples`.
+fn wav(samples: &[i16]) -> Vec<u8> {
+    let data = samples.len() as u32 * 2;
+    let mut out = Vec::new();
+    out.extend(b"RIFF");
+    out.extend((36 + data).to_le_bytes());
+    out.extend(b"WAVEfmt ");
+    out.extend(16u32.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(1u16.to_le_bytes());
+    out.extend(16_000u32.to_le_bytes());
+    out.extend(32_000u32.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(16u16.to_le_bytes());
+    out.extend(b"data");
+    out.extend(data.to_le_bytes());
+    out.extend(samples.iter().flat_map(|s| s.to_le_bytes()));
+    out
+}
+
+#[test]
+fn stopping_halfway_leaves_the_rest_omitted() {
+    // long.wav (utterance 096280029) reads "HE HAD TO GO THROUGH WITH IT"; keep its first half.
+    let text = "HE HAD TO GO THROUGH WITH IT";
+    let bytes = std::fs::read(root().join("tests/fixtures/audio/long.wav")).unwrap();
+    let data = bytes.windows(4).position(|w| w == b"data").unwrap() + 8;
+    let samples: Vec<i16> = bytes[data..].chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    let dir = scratch("half");
+    let half = dir.join("half.wav");
+    std::fs::write(&half, wav(&samples[..samples.len() / 2])).unwrap();
+    let full = &lines(&sslpron(&["score", "--json", "--text", text, "tests/fixtures/audio/long.wav"]))[0];
+    let cut = &lines(&sslpron(&["score", "--json", "--text", text, half.to_str().unwrap()]))[0];
+    let errors: Vec<&str> = cut["words"].as_array().unwrap().iter().map(|w| w["error"].as_str().unwrap()).collect();
+    assert_eq!(&errors[4..], ["omission"; 3], "{cut}");
+    assert_eq!(cut["prompt_match"], false);
+    assert!(cut["accuracy"].as_f64().unwrap() < full["accuracy"].as_f64().unwrap(), "{full}\n{cut}");
+}
+
 /// Every mini-corpus clip with its sentence.
 fn mini_corpus(shared: &Path) -> Vec<(PathBuf, String)> {
     let corpus = shared.join("speechocean762-mini");
