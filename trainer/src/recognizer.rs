@@ -205,6 +205,14 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> String + '_ {
     move |e| format!("{}: {e}", path.display())
 }
 
+/// The settings of the run in `output` (its checkpoint's `state.json`), for `--resume`.
+pub fn saved_run(output: &Path) -> Result<RecognizerRun, String> {
+    let path = output.join(CHECKPOINT).join("state.json");
+    let text = std::fs::read(&path).map_err(|e| format!("{}: {e} (nothing to resume)", path.display()))?;
+    let progress: Progress = serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(progress.run)
+}
+
 /// Writes the recogniser's three files into `dir`.
 pub fn save(model: &PhoneRecognizer, config: &PhoneRecognizerConfig, vocab: &PhoneVocab, dir: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;

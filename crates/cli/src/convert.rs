@@ -83,6 +83,15 @@ fn run_hub_layout(model: &Path, output: &Path, precision: Precision, check: &[Pa
     // The prompt-aware parts beside a local model travel with it, their weights at the same precision.
     let mut prompt_parts: Vec<(&str, Vec<u8>)> = Vec::new();
     if model.is_dir() {
+        let present: Vec<&str> = crate::prompt::PART_FILES.iter().copied().filter(|f| model.join(f).exists()).collect();
+        if !present.is_empty() && present.len() < crate::prompt::PART_FILES.len() {
+            return Err(format!(
+                "{}: has only some of the prompt-aware parts ({}); all of {} or none",
+                model.display(),
+                present.join(", "),
+                crate::prompt::PART_FILES.join(", ")
+            ));
+        }
         for name in crate::prompt::PART_FILES {
             let path = model.join(name);
             if !path.exists() {

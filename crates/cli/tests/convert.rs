@@ -148,3 +148,35 @@ fn hub_layout_in_f16_is_the_web_models_weights_and_f32_is_exact() {
     assert!(!int8.exists(), "nothing written for a refused conversion");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn hub_layout_carries_the_prompt_aware_parts_or_refuses_a_partial_set() {
+    let dir = scratch("parts");
+    let source = dir.join("default");
+    std::fs::create_dir_all(&source).unwrap();
+    let default = root().join("www/models/default");
+    for f in [
+        "config.json",
+        "preprocessor_config.json",
+        "model.safetensors",
+        "phone_recognizer.json",
+        "phone_recognizer.safetensors",
+        "phone_vocab.json",
+        "prompt_head.json",
+        "prompt_head.safetensors",
+    ] {
+        std::fs::copy(default.join(f), source.join(f)).unwrap();
+    }
+    // The default folder is stored in f16 already: every part comes out byte for byte.
+    let out = dir.join("f16");
+    let result = sslpron(&["convert", source.to_str().unwrap(), out.to_str().unwrap(), "--hub-layout"]);
+    assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+    for f in ["phone_recognizer.safetensors", "prompt_head.safetensors", "phone_vocab.json"] {
+        assert_eq!(std::fs::read(out.join(f)).unwrap(), std::fs::read(default.join(f)).unwrap(), "{f}");
+    }
+    std::fs::remove_file(source.join("prompt_head.json")).unwrap();
+    let result = sslpron(&["convert", source.to_str().unwrap(), dir.join("partial").to_str().unwrap(), "--hub-layout"]);
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(!result.status.success() && err.contains("only some of the prompt-aware parts"), "{err}");
+    assert!(!dir.join("partial").exists());
+}

@@ -9,8 +9,9 @@
 //! feature rows + hidden state ─► PromptHead ─► utterance scores, per-phone word scores
 //! ```
 //!
-//! The same code runs in the CLI, the trainer's tools (which compute the head's inputs through
-//! [`analyse`], so training and scoring can never disagree on them) and the browser. No file or
+//! The same code runs in the CLI and the trainer's tools (which compute the head's inputs through
+//! [`analyse`], so training and scoring can never disagree on them); it is wasm-safe for the browser,
+//! which does not use it yet. No file or
 //! network I/O: the shells read the bytes ([`PromptFiles`]).
 //!
 //! What the results mean, and their limits, are in docs/EVALUATION.md ("Prompt-aware scoring"): the
@@ -186,7 +187,8 @@ pub enum WordError {
 #[derive(Clone, Debug, Serialize)]
 pub struct PhoneResult {
     pub phone: String,
-    /// 10 × the recogniser's mean posterior of the phone over its aligned frames (unsupervised).
+    /// 10 × exp(the phone's mean log posterior over its aligned frames): the geometric mean of the
+    /// recogniser's posterior, 0–10 (unsupervised).
     pub score: f32,
     pub start: f32,
     pub end: f32,

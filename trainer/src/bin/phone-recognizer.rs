@@ -26,7 +26,8 @@ struct Args {
     /// metrics.jsonl, report.json and the checkpoint go.
     #[arg(long)]
     output: PathBuf,
-    /// Continue the run in --output (its settings; the other flags are ignored).
+    /// Continue the run in --output with its saved settings (only --max-steps, --data and --speakers are
+    /// read; give the same corpus and speaker list).
     #[arg(long)]
     resume: bool,
     #[arg(long, default_value_t = 40)]
@@ -84,7 +85,7 @@ fn run(args: Args) -> Result<(), String> {
     model.num_attention_heads = args.heads;
     model.intermediate_size = args.intermediate_size;
     model.dropout = args.dropout;
-    let run = RecognizerRun {
+    let mut run = RecognizerRun {
         epochs: args.epochs,
         lr: args.lr,
         warmup_steps: args.warmup_steps,
@@ -100,8 +101,11 @@ fn run(args: Args) -> Result<(), String> {
         max_steps: args.max_steps,
         model,
     };
+    if args.resume {
+        run = RecognizerRun { max_steps: args.max_steps, ..recognizer::saved_run(&args.output)? };
+    }
     eprintln!("phone-recognizer: {} train and {} dev utterances, {} tokens", train.len(), dev.len(), vocab.len());
-    let train_examples = recognizer::examples(&train, &vocab, &args.speeds, "train")?;
+    let train_examples = recognizer::examples(&train, &vocab, &run.speeds, "train")?;
     let dev_examples = recognizer::examples(&dev, &vocab, &[1.0], "dev")?;
     let epochs = recognizer::train(&run, &train_examples, &dev_examples, &vocab, &args.output, args.resume)?;
     if let Some(best) = epochs.iter().min_by(|a, b| a.dev_ctc.total_cmp(&b.dev_ctc)) {
