@@ -61,8 +61,7 @@ pub struct Example {
 
 /// The recogniser's input for a 16 kHz waveform: log-mel, each bin normalised over the clip.
 pub fn features(mel: &LogMel, samples: &[f32]) -> Features {
-    let mut values = mel.compute(samples);
-    sslpron_audio::normalize_bins(&mut values, MEL_BINS);
+    let values = mel.normalized(samples);
     Features { frames: values.len() / MEL_BINS, values }
 }
 

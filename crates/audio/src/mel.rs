@@ -120,6 +120,13 @@ impl LogMel {
         out
     }
 
+    /// The recogniser's input: [`compute`](Self::compute), then [`normalize_bins`] over the clip.
+    pub fn normalized(&self, samples: &[f32]) -> Vec<f32> {
+        let mut values = self.compute(samples);
+        normalize_bins(&mut values, MEL_BINS);
+        values
+    }
+
     /// In-place iterative radix-2 FFT of length FFT_SIZE.
     fn fft(&self, re: &mut [f32], im: &mut [f32]) {
         let n = re.len();

@@ -121,8 +121,7 @@ impl Recognizer {
     /// Log posteriors `[frames, tokens]` of 16 kHz `samples` at the scoring encoder's frame rate:
     /// each 40 ms recogniser frame twice, the last repeated (or dropped) to make `frames`.
     pub fn log_posteriors(&self, samples: &[f32], frames: usize, device: &Device) -> Result<Vec<f32>, PromptError> {
-        let mut values = self.mel.compute(samples);
-        sslpron_audio::normalize_bins(&mut values, MEL_BINS);
+        let values = self.mel.normalized(samples);
         let mel_frames = values.len() / MEL_BINS;
         let own_frames = PhoneRecognizer::frames(mel_frames);
         if own_frames == 0 || frames == 0 {
